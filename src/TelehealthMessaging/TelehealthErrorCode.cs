@@ -1,0 +1,29 @@
+namespace TelehealthMessaging;
+
+/// <summary>The reason behind a <see cref="TelehealthException"/>.</summary>
+public enum TelehealthErrorCode
+{
+    /// <summary>An error that has no more specific code.</summary>
+    Unknown = 0,
+
+    /// <summary>Answers, a callback request or another input failed validation; the exception lists every problem.</summary>
+    ValidationFailed = 1,
+
+    /// <summary>A FHIR resource or JSON document is not well formed or is not the resource type expected.</summary>
+    InvalidFormat = 2,
+
+    /// <summary>A workflow transition is not allowed from the current state (for example completing a cancelled callback).</summary>
+    InvalidTransition = 3,
+
+    /// <summary>The acting participant may not perform the requested transition (for example a patient accepting a callback).</summary>
+    NotPermitted = 4,
+
+    /// <summary>Data failed an integrity or authentication check and was not used.</summary>
+    IntegrityCheckFailed = 5,
+
+    /// <summary>The relay could not be reached or answered with a server error; retrying later may help.</summary>
+    RelayUnavailable = 6,
+
+    /// <summary>The relay refused the request because a rate limit applied; retrying later helps.</summary>
+    RateLimited = 7,
+}
