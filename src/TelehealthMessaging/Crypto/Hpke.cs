@@ -136,7 +136,8 @@ internal static class Hpke
         LabeledExpand(HpkeSuiteId, exporterSecret, "sec"u8, exporterContext, destination);
     }
 
-    private static byte[] Encap(ReadOnlySpan<byte> recipientPublicKey, X25519PrivateKey ephemeral, Span<byte> sharedSecret)
+    /// <summary>DHKEM Encap (RFC 9180 §4.1): writes shared_secret and returns enc (the ephemeral public key).</summary>
+    internal static byte[] Encap(ReadOnlySpan<byte> recipientPublicKey, X25519PrivateKey ephemeral, Span<byte> sharedSecret)
     {
         if (recipientPublicKey.Length != X25519PrivateKey.PublicKeySize)
         {
@@ -157,7 +158,8 @@ internal static class Hpke
         }
     }
 
-    private static void Decap(ReadOnlySpan<byte> encapsulatedKey, X25519PrivateKey recipientKey, Span<byte> sharedSecret)
+    /// <summary>DHKEM Decap (RFC 9180 §4.1): writes shared_secret for enc under the recipient's key.</summary>
+    internal static void Decap(ReadOnlySpan<byte> encapsulatedKey, X25519PrivateKey recipientKey, Span<byte> sharedSecret)
     {
         if (encapsulatedKey.Length != EncapsulatedKeySize)
         {
