@@ -1,9 +1,10 @@
 using System.Text;
 using TelehealthMessaging.Crypto;
+using Xunit.Abstractions;
 
 namespace TelehealthMessaging.Tests.Crypto;
 
-public class AeadTests
+public class AeadTests(ITestOutputHelper output)
 {
     public static TheoryData<string> ChaChaImplementations => new() { "bcl", "bouncycastle" };
 
@@ -13,7 +14,7 @@ public class AeadTests
     public void Wycheproof_aes_gcm_vectors_pass_for_256_bit_keys_96_bit_nonces_and_128_bit_tags()
     {
         using var file = Wycheproof.Load("aes_gcm_test.json");
-        var tally = new VectorTally("aes_gcm_test.json");
+        var tally = new VectorTally("aes_gcm_test.json", output);
         foreach (var (group, test) in file.Vectors())
         {
             // AesGcm here is used only with the protocol's sizes; other key and IV sizes are out of scope, not failures.
@@ -36,7 +37,7 @@ public class AeadTests
     {
         Aead aead = ChaCha(implementation);
         using var file = Wycheproof.Load("chacha20_poly1305_test.json");
-        var tally = new VectorTally($"chacha20_poly1305_test.json ({implementation})");
+        var tally = new VectorTally($"chacha20_poly1305_test.json ({implementation})", output);
         foreach (var (group, test) in file.Vectors())
         {
             if (group.GetProperty("ivSize").GetInt32() != 96)

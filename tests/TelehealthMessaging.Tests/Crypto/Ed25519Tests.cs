@@ -1,8 +1,9 @@
 using TelehealthMessaging.Crypto;
+using Xunit.Abstractions;
 
 namespace TelehealthMessaging.Tests.Crypto;
 
-public class Ed25519Tests
+public class Ed25519Tests(ITestOutputHelper output)
 {
     public static TheoryData<string, string, string, string, string> Rfc8032Vectors => new()
     {
@@ -58,7 +59,7 @@ public class Ed25519Tests
     public void Wycheproof_ed25519_vectors_verify_exactly_as_flagged()
     {
         using var file = Wycheproof.Load("ed25519_test.json");
-        var tally = new VectorTally("ed25519_test.json");
+        var tally = new VectorTally("ed25519_test.json", output);
         foreach (var (group, test) in file.Vectors())
         {
             byte[] publicKey = Convert.FromHexString(group.GetProperty("publicKey").GetProperty("pk").GetString()!);

@@ -1,8 +1,9 @@
 using TelehealthMessaging.Crypto;
+using Xunit.Abstractions;
 
 namespace TelehealthMessaging.Tests.Crypto;
 
-public class HkdfAndHmacTests
+public class HkdfAndHmacTests(ITestOutputHelper output)
 {
     public static TheoryData<string, string, string, string, int, string, string> Rfc5869Vectors => new()
     {
@@ -57,7 +58,7 @@ public class HkdfAndHmacTests
     public void Wycheproof_hkdf_sha256_vectors_pass_and_oversize_outputs_are_refused()
     {
         using var file = Wycheproof.Load("hkdf_sha256_test.json");
-        var tally = new VectorTally("hkdf_sha256_test.json");
+        var tally = new VectorTally("hkdf_sha256_test.json", output);
         foreach (var (_, test) in file.Vectors())
         {
             int size = test.Int("size");
@@ -81,7 +82,7 @@ public class HkdfAndHmacTests
     public void Wycheproof_hmac_sha256_vectors_pass_for_full_length_tags()
     {
         using var file = Wycheproof.Load("hmac_sha256_test.json");
-        var tally = new VectorTally("hmac_sha256_test.json");
+        var tally = new VectorTally("hmac_sha256_test.json", output);
         foreach (var (group, test) in file.Vectors())
         {
             // Truncated tags are deliberately unsupported (see Truncated_tags_are_refused); those groups are filtered out.

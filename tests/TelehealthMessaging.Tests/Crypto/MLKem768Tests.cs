@@ -1,10 +1,11 @@
 using Org.BouncyCastle.Crypto.Prng;
 using Org.BouncyCastle.Security;
 using TelehealthMessaging.Crypto;
+using Xunit.Abstractions;
 
 namespace TelehealthMessaging.Tests.Crypto;
 
-public class MLKem768Tests
+public class MLKem768Tests(ITestOutputHelper output)
 {
     /// <summary>
     /// mlkem_768_test.json: each vector gives the 64-byte seed d ‖ z, the expected encapsulation key, a ciphertext and
@@ -15,7 +16,7 @@ public class MLKem768Tests
     public void Wycheproof_mlkem_768_keygen_and_decapsulation_vectors_pass()
     {
         using var file = Wycheproof.Load("mlkem_768_test.json");
-        var tally = new VectorTally("mlkem_768_test.json");
+        var tally = new VectorTally("mlkem_768_test.json", output);
         foreach (var (_, test) in file.Vectors())
         {
             byte[] seed = test.Bytes("seed");
@@ -60,7 +61,7 @@ public class MLKem768Tests
     public void Wycheproof_mlkem_768_encapsulation_vectors_pass()
     {
         using var file = Wycheproof.Load("mlkem_768_encaps_test.json");
-        var tally = new VectorTally("mlkem_768_encaps_test.json");
+        var tally = new VectorTally("mlkem_768_encaps_test.json", output);
         foreach (var (_, test) in file.Vectors())
         {
             byte[] ciphertext = new byte[MLKem768.CiphertextSize];

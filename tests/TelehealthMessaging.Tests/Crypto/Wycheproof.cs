@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using TelehealthMessaging.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace TelehealthMessaging.Tests.Crypto;
 
@@ -58,7 +59,7 @@ internal sealed class Wycheproof : IDisposable
 }
 
 /// <summary>Counts vectors that ran and collects failing tcIds so one test can report every failure at once.</summary>
-internal sealed class VectorTally(string file)
+internal sealed class VectorTally(string file, ITestOutputHelper? output = null)
 {
     private readonly List<string> _failures = [];
 
@@ -93,5 +94,6 @@ internal sealed class VectorTally(string file)
     {
         Assert.True(_failures.Count == 0, $"{file}: {_failures.Count} of {Ran} vectors failed:\n{string.Join('\n', _failures)}");
         Assert.True(Ran >= minimumRan, $"{file}: only {Ran} vectors ran (skipped {Skipped}); expected at least {minimumRan}.");
+        output?.WriteLine($"{file}: {Ran} vectors ran and passed, {Skipped} filtered out.");
     }
 }
