@@ -5,19 +5,24 @@ using BcEd25519PrivateKey = Org.BouncyCastle.Crypto.Parameters.Ed25519PrivateKey
 namespace TelehealthMessaging.Crypto;
 
 /// <summary>An Ed25519 (RFC 8032, pure EdDSA) signing key: a 32-byte seed and its public key. Signing runs in BouncyCastle.</summary>
-/// <remarks><see cref="Dispose"/> zeroes the seed this object holds.</remarks>
+/// <remarks>
+/// <see cref="Dispose"/> zeroes the seed this object holds; BouncyCastle's key object keeps its own copy, which it
+/// offers no way to erase.
+/// </remarks>
 internal sealed class Ed25519PrivateKey : IDisposable
 {
     public const int SeedSize = 32;
 
     private readonly byte[] _seed;
+    private readonly BcEd25519PrivateKey _bcKey;
     private readonly byte[] _publicKey;
     private bool _disposed;
 
     private Ed25519PrivateKey(byte[] seed)
     {
         _seed = seed;
-        _publicKey = new BcEd25519PrivateKey(seed).GeneratePublicKey().GetEncoded();
+        _bcKey = new BcEd25519PrivateKey(seed);
+        _publicKey = _bcKey.GeneratePublicKey().GetEncoded();
     }
 
     /// <summary>The 32-byte encoded public key.</summary>
@@ -58,7 +63,7 @@ internal sealed class Ed25519PrivateKey : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         byte[] signature = new byte[Ed25519.SignatureSize];
-        new BcEd25519PrivateKey(_seed).Sign(BcEd25519.Algorithm.Ed25519, ctx: null, message, signature);
+        _bcKey.Sign(BcEd25519.Algorithm.Ed25519, ctx: null, message, signature);
         return signature;
     }
 

@@ -14,6 +14,7 @@ internal abstract class HpkeContext : IDisposable
     private protected HpkeContext(HpkeKeySchedule schedule)
     {
         _schedule = schedule;
+        _schedule.ForgetSecret();
     }
 
     /// <summary>The number of messages sealed or opened so far; it selects the next nonce.</summary>

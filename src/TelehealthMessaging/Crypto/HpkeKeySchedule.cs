@@ -15,6 +15,9 @@ internal sealed class HpkeKeySchedule(byte[] keyScheduleContext, byte[] secret, 
 
     public ReadOnlySpan<byte> ExporterSecret => exporterSecret;
 
+    /// <summary>Zeroes <see cref="Secret"/>, which only the derivation needs; contexts call this once they hold the schedule.</summary>
+    public void ForgetSecret() => CryptographicOperations.ZeroMemory(secret);
+
     public void Dispose()
     {
         CryptographicOperations.ZeroMemory(secret);

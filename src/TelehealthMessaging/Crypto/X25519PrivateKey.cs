@@ -11,7 +11,8 @@ namespace TelehealthMessaging.Crypto;
 /// <remarks>
 /// Peer public keys are taken as RFC 7748 §5 defines them: the top bit is masked and non-canonical values
 /// (u ≥ 2^255 − 19) are reduced, as §7 recommends; points on the twist are accepted because X25519 is defined there.
-/// Only an all-zero result is refused. <see cref="Dispose"/> zeroes the copy this object holds.
+/// Only an all-zero result is refused. <see cref="Dispose"/> zeroes the copy this object holds; BouncyCastle's key
+/// object keeps its own copy, which it offers no way to erase.
 /// </remarks>
 internal sealed class X25519PrivateKey : IDisposable
 {
@@ -20,13 +21,15 @@ internal sealed class X25519PrivateKey : IDisposable
     public const int SharedSecretSize = 32;
 
     private readonly byte[] _privateKey;
+    private readonly BcX25519PrivateKey _bcKey;
     private readonly byte[] _publicKey;
     private bool _disposed;
 
     private X25519PrivateKey(byte[] privateKey)
     {
         _privateKey = privateKey;
-        _publicKey = new BcX25519PrivateKey(privateKey).GeneratePublicKey().GetEncoded();
+        _bcKey = new BcX25519PrivateKey(privateKey);
+        _publicKey = _bcKey.GeneratePublicKey().GetEncoded();
     }
 
     /// <summary>The 32-byte public key (u-coordinate, little-endian).</summary>
@@ -80,13 +83,12 @@ internal sealed class X25519PrivateKey : IDisposable
             throw CryptographicFailureException.WrongLength(CryptographicFailureReason.InvalidPublicKey, "An X25519 public key", PublicKeySize, peerPublicKey.Length);
         }
 
-        var privateParameters = new BcX25519PrivateKey(_privateKey);
         var publicParameters = new BcX25519PublicKey(peerPublicKey);
         try
         {
             // BouncyCastle itself throws InvalidOperationException on an all-zero result; the explicit check below
             // keeps the guarantee even if that behaviour changes.
-            privateParameters.GenerateSecret(publicParameters, sharedSecret);
+            _bcKey.GenerateSecret(publicParameters, sharedSecret);
         }
         catch (InvalidOperationException ex)
         {

@@ -77,7 +77,7 @@ public class Ed25519Tests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_generated_key_signs_and_a_flipped_bit_anywhere_fails_verification()
+    public void A_generated_key_signs_and_flipping_any_sampled_bit_of_the_signature_fails_verification()
     {
         using var key = Ed25519PrivateKey.Generate();
         byte[] message = "consent form v2"u8.ToArray();
