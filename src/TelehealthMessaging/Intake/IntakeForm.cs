@@ -33,9 +33,9 @@ public sealed class IntakeForm
         Name = name;
         Title = title;
         Status = status;
-        Items = items;
+        Items = items.ToList().AsReadOnly();
         _byLinkId = byLinkId;
-        AllItems = allItems;
+        AllItems = allItems.ToList().AsReadOnly();
     }
 
     /// <summary>The Questionnaire's logical id, if any.</summary>
@@ -88,18 +88,9 @@ public sealed class IntakeForm
     /// <exception cref="TelehealthException"><see cref="TelehealthErrorCode.InvalidFormat"/>; see <see cref="Parse(string)"/>.</exception>
     public static IntakeForm Parse(ReadOnlySpan<byte> utf8Json)
     {
-        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = QuestionnaireReader.DocumentOptions.MaxDepth });
-        JsonDocument? parsed = null;
-        try
-        {
-            parsed = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException ex)
-        {
-            throw QuestionnaireReader.Malformed(ex);
-        }
-
-        using JsonDocument document = parsed;
+        // JsonDocument needs memory it can keep; the copy also makes trailing garbage an error, as with Parse(string).
+        byte[] copy = utf8Json.ToArray();
+        using JsonDocument document = QuestionnaireReader.ParseDocument(() => JsonDocument.Parse(copy, QuestionnaireReader.DocumentOptions));
         return QuestionnaireReader.Read(document.RootElement);
     }
 

@@ -34,15 +34,15 @@ public sealed class IntakeItem
         ReadOnly = readOnly;
         Hidden = hidden;
         MaxLength = maxLength;
-        Codes = codes;
-        AnswerOptions = answerOptions;
+        Codes = codes.ToList().AsReadOnly();
+        AnswerOptions = answerOptions.ToList().AsReadOnly();
         AnswerValueSet = answerValueSet;
-        Initial = initial;
-        EnableWhen = enableWhen;
+        Initial = initial.ToList().AsReadOnly();
+        EnableWhen = enableWhen.ToList().AsReadOnly();
         EnableBehavior = enableBehavior;
         MinValue = minValue;
         MaxValue = maxValue;
-        Items = items;
+        Items = items.ToList().AsReadOnly();
         foreach (IntakeItem child in items)
         {
             child.Parent = this;
