@@ -201,10 +201,7 @@ public abstract class IntakeAnswerReader
     {
         if (item.Type is IntakeItemType.Choice or IntakeItemType.OpenChoice)
         {
-            // Choice items take the kinds of their options (or codings, or free text for open-choice).
-            return typeof(T) == typeof(CodingAnswer)
-                || (item.Type == IntakeItemType.OpenChoice && typeof(T) == typeof(StringAnswer))
-                || item.AnswerOptions.Any(o => o.Value is T);
+            return item.AcceptsChoice(typeof(T));
         }
 
         return item.Type switch

@@ -208,8 +208,7 @@ public sealed class IntakeItem
         IntakeItemType.Time => value is TimeAnswer,
         IntakeItemType.String or IntakeItemType.Text => value is StringAnswer,
         IntakeItemType.Url => value is UriAnswer,
-        IntakeItemType.Choice => IsOptionKind(value),
-        IntakeItemType.OpenChoice => IsOptionKind(value),
+        IntakeItemType.Choice or IntakeItemType.OpenChoice => AcceptsChoice(value.GetType()),
         IntakeItemType.Attachment => value is AttachmentAnswer,
         IntakeItemType.Reference => value is ReferenceAnswer,
         IntakeItemType.Quantity => value is QuantityAnswer,
@@ -234,6 +233,14 @@ public sealed class IntakeItem
         _ => "no answer",
     };
 
-    private static bool IsOptionKind(IntakeAnswerValue value) =>
-        value is CodingAnswer or StringAnswer or IntegerAnswer or DateAnswer or TimeAnswer or ReferenceAnswer;
+    // Codings always (an external value set gives no options to compare kinds with), free text for open-choice, and
+    // otherwise the kinds the options have (answerOption value[x] allows integer, date, time, string and Reference).
+    internal bool AcceptsChoice(Type kind) =>
+        kind == typeof(CodingAnswer)
+        || (Type == IntakeItemType.OpenChoice && kind == typeof(StringAnswer))
+        || (IsOptionKind(kind) && AnswerOptions.Any(o => o.Value.GetType() == kind));
+
+    private static bool IsOptionKind(Type kind) =>
+        kind == typeof(CodingAnswer) || kind == typeof(StringAnswer) || kind == typeof(IntegerAnswer)
+        || kind == typeof(DateAnswer) || kind == typeof(TimeAnswer) || kind == typeof(ReferenceAnswer);
 }

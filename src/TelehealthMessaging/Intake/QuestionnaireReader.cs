@@ -150,7 +150,11 @@ internal static class QuestionnaireReader
         {
             foreach (JsonElement c in codeArray.EnumerateArray())
             {
-                codes.Add(FhirValueJson.ReadCoding(c) ?? throw Invalid(where, "a code has no code value"));
+                // A Coding may carry only a system or display; it names no concept a rule could match, so it is skipped.
+                if (FhirValueJson.ReadCoding(c) is Coding coding)
+                {
+                    codes.Add(coding);
+                }
             }
         }
 

@@ -87,6 +87,8 @@ public class IntakeAnswersTests
         { "string", new CodingAnswer(new Coding(null, "a")) },
         { "url", new StringAnswer("https://example.org") },
         { "choice", new BooleanAnswer(true) },
+        { "choice", new IntegerAnswer(1) },
+        { "openChoice", new DateAnswer(new DateOnly(2020, 1, 1)) },
         { "quantity", new DecimalAnswer(1m) },
         { "attachment", new ReferenceAnswer("Binary/1") },
     };

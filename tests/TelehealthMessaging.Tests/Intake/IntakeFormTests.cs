@@ -64,7 +64,7 @@ public class IntakeFormTests
             Item("age", "integer", """
                 "prefix": "1.", "required": true, "repeats": false, "readOnly": true,
                 "definition": "http://hl7.org/fhir/StructureDefinition/Patient#Patient.birthDate",
-                "code": [{ "system": "http://loinc.org", "code": "30525-0", "display": "Age" }],
+                "code": [{ "system": "http://loinc.org", "code": "30525-0", "display": "Age" }, { "display": "no code: skipped" }],
                 "initial": [{ "valueInteger": 30 }],
                 "extension": [
                   { "url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 0 },
