@@ -195,7 +195,7 @@ internal static class IntakeRules
                 problems.Add(new IntakeProblem(path, IntakeProblemCode.AboveMaximum, $"The answer to '{item.LinkId}' is above the form's maximum."));
             }
 
-            if ((item.MinValue is not null || item.MaxValue is not null) && answer is QuantityAnswer
+            if (answer is QuantityAnswer
                 && ((item.MinValue is QuantityAnswer qmin && AnswerComparison.Compare(answer, qmin) is null)
                     || (item.MaxValue is QuantityAnswer qmax && AnswerComparison.Compare(answer, qmax) is null)))
             {

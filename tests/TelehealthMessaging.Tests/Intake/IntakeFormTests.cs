@@ -268,6 +268,8 @@ public class IntakeFormTests
     {
         byte[] bytes = Encoding.UTF8.GetBytes("{ \"resourceType\": ");
         Assert.Equal(TelehealthErrorCode.InvalidFormat, Assert.Throws<TelehealthException>(() => IntakeForm.Parse(bytes)).ErrorCode);
+        byte[] trailing = Encoding.UTF8.GetBytes("{ \"resourceType\": \"Questionnaire\" } trailing");
+        Assert.Equal(TelehealthErrorCode.InvalidFormat, Assert.Throws<TelehealthException>(() => IntakeForm.Parse(trailing)).ErrorCode);
         using var stream = new MemoryStream(bytes);
         var ex = await Assert.ThrowsAsync<TelehealthException>(() => IntakeForm.LoadAsync(stream));
         Assert.Equal(TelehealthErrorCode.InvalidFormat, ex.ErrorCode);
