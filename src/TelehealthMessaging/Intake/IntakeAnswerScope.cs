@@ -159,6 +159,17 @@ public abstract class IntakeAnswerScope : IntakeAnswerReader
     /// <exception cref="ArgumentException">No such question in this scope, or it is not a quantity question.</exception>
     public void SetQuantity(string linkId, Quantity value) => Set(linkId, new QuantityAnswer(value));
 
+    /// <summary>Answers a <c>quantity</c> question in a coded unit, such as one of <see cref="IntakeItem.UnitOptions"/>.</summary>
+    /// <param name="linkId">The question's linkId.</param>
+    /// <param name="value">The numeric value.</param>
+    /// <param name="unit">The unit; its display (or code) becomes the unit text.</param>
+    /// <exception cref="ArgumentException">No such question in this scope, or it is not a quantity question.</exception>
+    public void SetQuantity(string linkId, decimal value, Coding unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        SetQuantity(linkId, new Quantity(value, unit.Display ?? unit.Code, unit.System, unit.Code));
+    }
+
     /// <summary>Answers an <c>attachment</c> question with a reference to stored content.</summary>
     /// <param name="linkId">The question's linkId.</param>
     /// <param name="value">Where the attachment is stored.</param>

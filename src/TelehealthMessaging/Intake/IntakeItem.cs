@@ -22,6 +22,7 @@ public sealed class IntakeItem
         EnableBehavior enableBehavior,
         IntakeAnswerValue? minValue,
         IntakeAnswerValue? maxValue,
+        IReadOnlyList<Coding> unitOptions,
         IReadOnlyList<IntakeItem> items)
     {
         LinkId = linkId;
@@ -42,6 +43,7 @@ public sealed class IntakeItem
         EnableBehavior = enableBehavior;
         MinValue = minValue;
         MaxValue = maxValue;
+        UnitOptions = unitOptions.ToList().AsReadOnly();
         Items = items.ToList().AsReadOnly();
         foreach (IntakeItem child in items)
         {
@@ -108,6 +110,12 @@ public sealed class IntakeItem
 
     /// <summary>The largest permitted answer (the <c>maxValue</c> extension), if any.</summary>
     public IntakeAnswerValue? MaxValue { get; }
+
+    /// <summary>
+    /// The units a <c>quantity</c> answer may use (the <c>questionnaire-unitOption</c> extension); empty when any unit
+    /// is allowed.
+    /// </summary>
+    public IReadOnlyList<Coding> UnitOptions { get; }
 
     /// <summary>The nested items, in form order.</summary>
     public IReadOnlyList<IntakeItem> Items { get; }

@@ -18,7 +18,7 @@ public enum IntakeProblemCode
     /// <summary>An answer is above the item's <c>maxValue</c>.</summary>
     AboveMaximum,
 
-    /// <summary>A quantity answer is in a unit that cannot be compared with the item's limits.</summary>
+    /// <summary>A quantity answer is not in one of the item's unit options, or in a unit that cannot be compared with its limits.</summary>
     WrongUnit,
 
     /// <summary>An answer to a choice item is not one of its options.</summary>

@@ -202,6 +202,12 @@ internal static class IntakeRules
                 problems.Add(new IntakeProblem(path, IntakeProblemCode.WrongUnit, $"The answer to '{item.LinkId}' is not in the unit of the form's limits."));
             }
 
+            if (answer is QuantityAnswer { Value: var quantity } && item.UnitOptions.Count > 0
+                && (quantity.Code is null || !item.UnitOptions.Any(u => u.Matches(new Coding(quantity.System, quantity.Code)))))
+            {
+                problems.Add(new IntakeProblem(path, IntakeProblemCode.WrongUnit, $"The answer to '{item.LinkId}' is not in one of the item's units."));
+            }
+
             bool freeText = item.Type == IntakeItemType.OpenChoice && answer is StringAnswer;
             if (item.AnswerOptions.Count > 0 && !freeText && item.FindOption(answer) is null)
             {

@@ -13,6 +13,7 @@ internal static class QuestionnaireReader
     private const string MinValueUrl = "http://hl7.org/fhir/StructureDefinition/minValue";
     private const string MaxValueUrl = "http://hl7.org/fhir/StructureDefinition/maxValue";
     private const string HiddenUrl = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden";
+    private const string UnitOptionUrl = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
 
     public static JsonDocument ParseDocument(Func<JsonDocument> parse)
     {
@@ -235,6 +236,7 @@ internal static class QuestionnaireReader
         IntakeAnswerValue? minValue = null;
         IntakeAnswerValue? maxValue = null;
         bool hidden = false;
+        var unitOptions = new List<Coding>();
         if (json.TryGetProperty("extension", out JsonElement extensions) && extensions.ValueKind == JsonValueKind.Array)
         {
             foreach (JsonElement extension in extensions.EnumerateArray())
@@ -249,6 +251,13 @@ internal static class QuestionnaireReader
                         break;
                     case HiddenUrl:
                         hidden = extension.TryGetProperty("valueBoolean", out JsonElement h) && h.ValueKind == JsonValueKind.True;
+                        break;
+                    case UnitOptionUrl:
+                        unitOptions.Add(type == IntakeItemType.Quantity
+                            && extension.TryGetProperty("valueCoding", out JsonElement unit)
+                            && FhirValueJson.ReadCoding(unit) is Coding unitCoding
+                                ? unitCoding
+                                : throw Invalid(where, "a unitOption needs a valueCoding with a code and belongs on a quantity item"));
                         break;
                 }
             }
@@ -274,6 +283,7 @@ internal static class QuestionnaireReader
             behavior,
             minValue,
             maxValue,
+            unitOptions,
             children);
 
         foreach (IntakeAnswerValue value in initial)

@@ -269,6 +269,29 @@ public class IntakeAnswersTests
     }
 
     [Fact]
+    public void Quantity_answers_must_use_one_of_the_unit_options()
+    {
+        IntakeForm form = Load(Item("duration", "quantity", """
+            "extension": [
+              { "url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption", "valueCoding": { "system": "http://unitsofmeasure.org", "code": "d", "display": "days" } },
+              { "url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption", "valueCoding": { "system": "http://unitsofmeasure.org", "code": "wk", "display": "weeks" } }
+            ]
+            """));
+        IntakeItem duration = form.GetItem("duration");
+        IntakeAnswers answers = IntakeAnswers.Create(form);
+
+        Assert.Equal(["d", "wk"], duration.UnitOptions.Select(u => u.Code));
+        answers.SetQuantity("duration", 3m, duration.UnitOptions[1]);
+        Assert.Equal(new Quantity(3m, "weeks", "http://unitsofmeasure.org", "wk"), answers.GetQuantity("duration"));
+        Assert.True(answers.Validate().IsValid);
+
+        answers.SetQuantity("duration", new Quantity(3m, "h", "http://unitsofmeasure.org", "h"));
+        Assert.Equal(IntakeProblemCode.WrongUnit, Assert.Single(answers.Validate().Problems).Code);
+        answers.SetQuantity("duration", new Quantity(3m, "days"));
+        Assert.Equal(IntakeProblemCode.WrongUnit, Assert.Single(answers.Validate().Problems).Code);
+    }
+
+    [Fact]
     public void An_external_answer_value_set_accepts_any_coding()
     {
         IntakeForm form = Load(Item("drug", "choice", """ "answerValueSet": "http://snomed.info/sct?fhir_vs=isa/410942007" """));

@@ -248,6 +248,7 @@ public class IntakeFormTests
         { "initial of the wrong kind", Questionnaire(Item("q", "integer", """ "initial": [{ "valueString": "x" }] """)), "initial" },
         { "several initial values without repeats", Questionnaire(Item("q", "integer", """ "initial": [{ "valueInteger": 1 }, { "valueInteger": 2 }] """)), "initial" },
         { "minValue on a string", Questionnaire(Item("q", "string", """ "extension": [{ "url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 1 }] """)), "minValue" },
+        { "unitOption on an integer", Questionnaire(Item("q", "integer", """ "extension": [{ "url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption", "valueCoding": { "code": "kg" } }] """)), "unitOption" },
         { "required display", Questionnaire(Item("q", "display", "\"required\": true")), "display" },
         { "required not a boolean", Questionnaire(Item("q", "string", "\"required\": \"yes\"")), "required" },
         { "maxLength not positive", Questionnaire(Item("q", "string", "\"maxLength\": 0")), "maxLength" },
