@@ -23,6 +23,7 @@ public sealed class IntakeItem
         IntakeAnswerValue? minValue,
         IntakeAnswerValue? maxValue,
         IReadOnlyList<Coding> unitOptions,
+        string? pattern,
         IReadOnlyList<IntakeItem> items)
     {
         LinkId = linkId;
@@ -44,6 +45,8 @@ public sealed class IntakeItem
         MinValue = minValue;
         MaxValue = maxValue;
         UnitOptions = unitOptions.ToList().AsReadOnly();
+        Pattern = pattern;
+        _regex = pattern is null ? null : CompilePattern(pattern);
         Items = items.ToList().AsReadOnly();
         foreach (IntakeItem child in items)
         {
@@ -74,6 +77,12 @@ public sealed class IntakeItem
 
     /// <summary>Whether the form marks the item as not editable by the patient (answers are still accepted, such as calculated ones).</summary>
     public bool ReadOnly { get; }
+
+    /// <summary>
+    /// The regular expression a text answer must match in full (the <c>regex</c> extension), if any. Matching is
+    /// culture-invariant and bounded in time, so a hostile form cannot stall validation.
+    /// </summary>
+    public string? Pattern { get; }
 
     /// <summary>Whether the form hides the item from the patient (the <c>questionnaire-hidden</c> extension).</summary>
     public bool Hidden { get; }
@@ -251,4 +260,41 @@ public sealed class IntakeItem
     private static bool IsOptionKind(Type kind) =>
         kind == typeof(CodingAnswer) || kind == typeof(StringAnswer) || kind == typeof(IntegerAnswer)
         || kind == typeof(DateAnswer) || kind == typeof(TimeAnswer) || kind == typeof(ReferenceAnswer);
+
+    private readonly System.Text.RegularExpressions.Regex? _regex;
+
+    internal bool HasValidPattern => _regex is not null;
+
+    // False when the text does not match, or when matching takes longer than the bound (treated as a mismatch).
+    internal bool MatchesPattern(string text)
+    {
+        if (_regex is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            return _regex.IsMatch(text);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private static System.Text.RegularExpressions.Regex? CompilePattern(string pattern)
+    {
+        try
+        {
+            return new System.Text.RegularExpressions.Regex(
+                $"^(?:{pattern})$",
+                System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+                TimeSpan.FromMilliseconds(100));
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 }

@@ -35,6 +35,9 @@ public enum IntakeProblemCode
 
     /// <summary>A response names a different Questionnaire, or none.</summary>
     QuestionnaireMismatch,
+
+    /// <summary>A text answer does not match the item's <c>regex</c> extension.</summary>
+    PatternMismatch,
 }
 
 /// <summary>One problem found while validating answers or importing a QuestionnaireResponse.</summary>

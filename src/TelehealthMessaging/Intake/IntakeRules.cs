@@ -185,6 +185,11 @@ internal static class IntakeRules
                 problems.Add(new IntakeProblem(path, IntakeProblemCode.MaxLengthExceeded, $"The answer to '{item.LinkId}' is longer than {maxLength} characters."));
             }
 
+            if (item.Pattern is not null && TextOf(answer) is string patterned && !item.MatchesPattern(patterned))
+            {
+                problems.Add(new IntakeProblem(path, IntakeProblemCode.PatternMismatch, $"The answer to '{item.LinkId}' does not have the form's required format."));
+            }
+
             if (item.MinValue is IntakeAnswerValue min && AnswerComparison.Compare(answer, min) is int belowOrder && belowOrder < 0)
             {
                 problems.Add(new IntakeProblem(path, IntakeProblemCode.BelowMinimum, $"The answer to '{item.LinkId}' is below the form's minimum."));

@@ -13,6 +13,7 @@ internal static class QuestionnaireReader
     private const string MinValueUrl = "http://hl7.org/fhir/StructureDefinition/minValue";
     private const string MaxValueUrl = "http://hl7.org/fhir/StructureDefinition/maxValue";
     private const string HiddenUrl = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden";
+    private const string RegexUrl = "http://hl7.org/fhir/StructureDefinition/regex";
     private const string UnitOptionUrl = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption";
 
     public static JsonDocument ParseDocument(Func<JsonDocument> parse)
@@ -236,6 +237,7 @@ internal static class QuestionnaireReader
         IntakeAnswerValue? minValue = null;
         IntakeAnswerValue? maxValue = null;
         bool hidden = false;
+        string? pattern = null;
         var unitOptions = new List<Coding>();
         if (json.TryGetProperty("extension", out JsonElement extensions) && extensions.ValueKind == JsonValueKind.Array)
         {
@@ -251,6 +253,10 @@ internal static class QuestionnaireReader
                         break;
                     case HiddenUrl:
                         hidden = extension.TryGetProperty("valueBoolean", out JsonElement h) && h.ValueKind == JsonValueKind.True;
+                        break;
+                    case RegexUrl:
+                        pattern = FhirValueJson.OptionalString(extension, "valueString")
+                            ?? throw Invalid(where, "a regex extension needs a valueString");
                         break;
                     case UnitOptionUrl:
                         unitOptions.Add(type == IntakeItemType.Quantity
@@ -284,7 +290,13 @@ internal static class QuestionnaireReader
             minValue,
             maxValue,
             unitOptions,
+            pattern,
             children);
+
+        if (pattern is not null && !item.HasValidPattern)
+        {
+            throw Invalid(where, "the regex extension is not a valid regular expression");
+        }
 
         foreach (IntakeAnswerValue value in initial)
         {

@@ -115,6 +115,17 @@ public class RedactionTests
             new BooleanAnswer(true), new DecimalAnswer(4321.987m), new IntegerAnswer(987654),
             answers, answers.GetGroup("list", 0), submission, submission.Answers, form, form.GetItem("pick"), invalid,
         ]);
+
+        // Red flags and the built-in intake's builder.
+        var canaryRule = new RedFlagRule("count-rule", "Count above limit", [new EnableWhenCondition("count", EnableWhenOperator.GreaterThan, new IntegerAnswer(5))]);
+        var redFlagOptions = new RedFlagOptions();
+        redFlagOptions.Rules.Add(canaryRule);
+        var evaluator = new RedFlagEvaluator(redFlagOptions);
+        var builder = new TelehealthIntakeBuilder { GivenName = "CANARY-TEXT", ChiefComplaint = "CANARY-TEXT", Phone = "+1987654" };
+        builder.Symptoms.Add(new SymptomReport("CANARY-TEXT", 3) { Duration = SymptomDuration.Days(77777) });
+        described.AddRange([
+            canaryRule, redFlagOptions, evaluator, evaluator.Evaluate(answers)!, builder, builder.Symptoms[0], SymptomDuration.Days(77777),
+        ]);
         texts.AddRange(described.Select(d => d.ToString()!));
 
         foreach (string text in texts)
