@@ -44,7 +44,13 @@ public static partial class FhirExport
 
             if (message.Content is ReceiptContent receipt)
             {
-                inResponseTo.AddRange(receipt.MessageIds.Where(id => !inResponseTo.Contains(id)));
+                foreach (MessageId id in receipt.MessageIds)
+                {
+                    if (!inResponseTo.Contains(id))
+                    {
+                        inResponseTo.Add(id);
+                    }
+                }
             }
 
             if (inResponseTo.Count > 0)

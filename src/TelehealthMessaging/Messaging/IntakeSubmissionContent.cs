@@ -24,9 +24,12 @@ public sealed record IntakeSubmissionContent : MessageContent
 
         ArgumentException.ThrowIfNullOrWhiteSpace(questionnaireCanonical);
         string url = questionnaireCanonical.Split('|', 2)[0];
-        if (questionnaireCanonical.Length > MaxCanonicalLength || !Uri.TryCreate(url, UriKind.Absolute, out _))
+        // Unix paths parse as absolute file URIs, so the scheme is checked too.
+        if (questionnaireCanonical.Length > MaxCanonicalLength
+            || !Uri.TryCreate(url, UriKind.Absolute, out Uri? uri)
+            || uri.Scheme is not ("http" or "https" or "urn"))
         {
-            throw new ArgumentException("The Questionnaire canonical must be an absolute URL, optionally followed by |version.", nameof(questionnaireCanonical));
+            throw new ArgumentException("The Questionnaire canonical must be an absolute http, https or urn URL, optionally followed by |version.", nameof(questionnaireCanonical));
         }
 
         ArgumentException.ThrowIfNullOrWhiteSpace(questionnaireResponseJson);
@@ -53,7 +56,7 @@ public sealed record IntakeSubmissionContent : MessageContent
         const string paramName = nameof(questionnaireResponseJson);
         try
         {
-            using JsonDocument document = JsonDocument.Parse(questionnaireResponseJson);
+            using JsonDocument document = JsonDocument.Parse(questionnaireResponseJson, new JsonDocumentOptions { AllowDuplicateProperties = false });
             JsonElement root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("resourceType", out JsonElement type)

@@ -27,6 +27,8 @@ public static class MessageSerializer
 
     private static readonly MessageJsonContext Json = MessageJsonContext.Default;
 
+    private static readonly JsonDocumentOptions DocumentOptions = new() { AllowDuplicateProperties = false };
+
     /// <summary>Serializes <paramref name="message"/> as UTF-8 JSON.</summary>
     /// <param name="message">The message.</param>
     /// <returns>The UTF-8 JSON bytes.</returns>
@@ -55,13 +57,8 @@ public static class MessageSerializer
     {
         try
         {
-            var reader = new Utf8JsonReader(utf8Json);
-            using JsonDocument document = JsonDocument.ParseValue(ref reader);
-            if (reader.Read())
-            {
-                throw Invalid("there is data after the message");
-            }
-
+            // Parse rejects trailing data and, with these options, duplicate properties anywhere in the document.
+            using JsonDocument document = JsonDocument.Parse(utf8Json.ToArray(), DocumentOptions);
             return Read(document.RootElement);
         }
         catch (JsonException ex)

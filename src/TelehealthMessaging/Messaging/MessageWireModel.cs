@@ -5,7 +5,8 @@ namespace TelehealthMessaging.Messaging;
 
 // The wire shape of a message, version 1. These DTOs mirror the JSON exactly; MessageSerializer maps them to and from
 // the public model and does every check the public constructors do. `required` members must be present; nullable
-// annotations are enforced, so a null where a value is required is a format error.
+// annotations are enforced, so a null where a value is required is a format error. Duplicate properties are refused:
+// two readers must never disagree about which "type" or "key" a message carries.
 internal sealed class MessageDto
 {
     [JsonPropertyName("v")]
@@ -149,7 +150,8 @@ internal sealed class AttachmentReferenceDto
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    RespectNullableAnnotations = true)]
+    RespectNullableAnnotations = true,
+    AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(MessageDto))]
 [JsonSerializable(typeof(TextDto))]
 [JsonSerializable(typeof(IntakeSubmissionDto))]

@@ -44,6 +44,8 @@ public class MessageContentTests
     [Theory]
     [InlineData("not a url")]
     [InlineData("Questionnaire/relative")]
+    [InlineData("/etc/questionnaire")]
+    [InlineData("file:///etc/questionnaire")]
     public void An_intake_submission_needs_an_absolute_questionnaire_canonical(string canonical)
     {
         Assert.Throws<ArgumentException>(() => new IntakeSubmissionContent(new IntakeSubmissionId("intake-1"), canonical, QuestionnaireResponseJson()));

@@ -197,6 +197,14 @@ public class MessageSerializerTests
     }
 
     [Fact]
+    public void A_duplicated_property_is_rejected_so_readers_cannot_disagree_about_it()
+    {
+        string json = Encoding.UTF8.GetString(MessageSerializer.Serialize(Message("text")))
+            .Replace("\"type\":\"text\"", "\"type\":\"text\",\"type\":\"poll\"", StringComparison.Ordinal);
+        AssertInvalidFormat(json);
+    }
+
+    [Fact]
     public void A_callback_request_whose_history_was_tampered_with_is_rejected()
     {
         JsonNode json = JsonNode.Parse(MessageSerializer.Serialize(Message("callback-request")))!;
@@ -242,6 +250,7 @@ public class MessageSerializerTests
     [InlineData("{\"v\":1.5}")]
     [InlineData("{\"v\":1}{\"v\":1}")]
     [InlineData("not json at all")]
+    [InlineData("{\"v\":1,\"v\":1}")]
     public void Garbage_is_rejected_as_invalid_format(string text)
     {
         AssertInvalidFormat(text);
