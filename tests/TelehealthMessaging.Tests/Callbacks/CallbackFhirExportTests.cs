@@ -27,6 +27,26 @@ public class CallbackFhirExportTests(FhirValidation fhir) : IClassFixture<FhirVa
     }
 
     [Theory]
+    [InlineData(CallbackPriority.Routine, CallbackMedium.Phone, "routine")]
+    [InlineData(CallbackPriority.Urgent, CallbackMedium.Video, "urgent")]
+    [InlineData(CallbackPriority.Asap, CallbackMedium.Phone, "asap")]
+    [InlineData(CallbackPriority.Stat, CallbackMedium.Video, "stat")]
+    public void Every_priority_and_medium_exports_valid_fhir(CallbackPriority priority, CallbackMedium medium, string code)
+    {
+        var clock = Clock();
+        CallbackRequest request = CallbackRequest.Create(
+            Patient, Clinic, ReasonCanary, PhoneCanary, medium, priority, [WindowFromNow(clock)], null, clock).Accept(Clinic, clock);
+
+        string communicationRequest = FhirExport.ToCommunicationRequest(request);
+        string task = FhirExport.ToTask(request);
+
+        fhir.AssertValid(communicationRequest);
+        fhir.AssertValid(task);
+        using var doc = JsonDocument.Parse(task);
+        Assert.Equal(code, doc.RootElement.GetProperty("priority").GetString());
+    }
+
+    [Theory]
     [InlineData(CallbackState.Requested, "active")]
     [InlineData(CallbackState.Accepted, "active")]
     [InlineData(CallbackState.Scheduled, "active")]

@@ -118,6 +118,62 @@ public class CallbackTransitionTableTests
         Assert.Equal(state, request.State);
     }
 
+    // The lifecycle's edges as (from, to) pairs; self-loops come from re-scheduling and raising the priority.
+    private static readonly HashSet<(CallbackState From, CallbackState To)> Edges =
+    [
+        (CallbackState.Requested, CallbackState.Requested), (CallbackState.Requested, CallbackState.Accepted),
+        (CallbackState.Requested, CallbackState.Declined), (CallbackState.Requested, CallbackState.Cancelled),
+        (CallbackState.Requested, CallbackState.Expired),
+        (CallbackState.Accepted, CallbackState.Accepted), (CallbackState.Accepted, CallbackState.Scheduled),
+        (CallbackState.Accepted, CallbackState.Cancelled), (CallbackState.Accepted, CallbackState.Expired),
+        (CallbackState.Scheduled, CallbackState.Scheduled), (CallbackState.Scheduled, CallbackState.InProgress),
+        (CallbackState.Scheduled, CallbackState.Cancelled), (CallbackState.Scheduled, CallbackState.Expired),
+        (CallbackState.InProgress, CallbackState.InProgress), (CallbackState.InProgress, CallbackState.Completed),
+        (CallbackState.InProgress, CallbackState.NoAnswer),
+        (CallbackState.NoAnswer, CallbackState.NoAnswer), (CallbackState.NoAnswer, CallbackState.InProgress),
+        (CallbackState.NoAnswer, CallbackState.Scheduled), (CallbackState.NoAnswer, CallbackState.Cancelled),
+        (CallbackState.NoAnswer, CallbackState.Expired),
+    ];
+
+    public static TheoryData<CallbackState, CallbackState> StatePairs()
+    {
+        var data = new TheoryData<CallbackState, CallbackState>();
+        foreach (CallbackState from in Enum.GetValues<CallbackState>())
+        {
+            foreach (CallbackState to in Enum.GetValues<CallbackState>())
+            {
+                data.Add(from, to);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(StatePairs))]
+    public void Every_pair_of_states_is_reachable_in_one_step_exactly_when_it_is_an_edge_of_the_lifecycle(CallbackState from, CallbackState to)
+    {
+        var leadingThere = Enum.GetValues<CallbackAction>().Where(a => (Target[a] ?? from) == to).ToList();
+        int succeeded = 0;
+        foreach (CallbackAction action in leadingThere)
+        {
+            var clock = Clock();
+            CallbackRequest request = InState(from, clock);
+            clock.Advance(TimeSpan.FromDays(60));
+            try
+            {
+                Assert.Equal(to, Perform(request, action, clock).State);
+                succeeded++;
+            }
+            catch (InvalidCallbackTransitionException ex)
+            {
+                Assert.Equal((TelehealthErrorCode.InvalidTransition, from, to), (ex.ErrorCode, ex.From, ex.To));
+            }
+        }
+
+        Assert.Equal(Edges.Contains((from, to)), succeeded > 0);
+    }
+
     private static CallbackRequest Perform(CallbackRequest request, CallbackAction action, FakeTimeProvider clock) => action switch
     {
         CallbackAction.Accept => request.Accept(Clinician, clock),
