@@ -9,7 +9,8 @@ public sealed class CallbackValidationException : TelehealthException
     public CallbackValidationException(IReadOnlyList<CallbackValidationError> errors)
         : base(TelehealthErrorCode.ValidationFailed, Describe(errors))
     {
-        Errors = errors;
+        // A copy, so that the list the caller passed can change without changing the exception.
+        Errors = [.. errors];
     }
 
     /// <summary>Every problem found.</summary>
