@@ -217,6 +217,19 @@ public class MessageSerializerTests
         Assert.IsType<InvalidCallbackTransitionException>(ex.InnerException);
     }
 
+    [Theory]
+    [InlineData("maxAttempts", "0")]
+    [InlineData("maxAttempts", "21")]
+    [InlineData("medium", "\"carrier-pigeon\"")]
+    [InlineData("preferredWindows", "[]")]
+    [InlineData("createdAt", "\"2030-01-01T00:00:00Z\"")]
+    public void A_callback_request_with_invalid_creation_data_is_rejected(string field, string value)
+    {
+        JsonNode json = JsonNode.Parse(MessageSerializer.Serialize(Message("callback-request")))!;
+        json["content"]![field] = JsonNode.Parse(value);
+        AssertInvalidFormat(json.ToJsonString());
+    }
+
     [Fact]
     public void A_callback_request_with_a_phone_number_that_is_not_e164_is_rejected()
     {
