@@ -406,6 +406,27 @@ public sealed class CallbackRequest
     }
 
     /// <summary>
+    /// Raises this request to <see cref="CallbackPriority.Stat"/> because the intake linked to it produced
+    /// <paramref name="advice"/> (a red flag). Recorded as a system transition whose reason names the rules that
+    /// fired, never the answers. A finished request, or one already at stat priority, is returned unchanged.
+    /// </summary>
+    /// <param name="advice">The red-flag outcome of the linked intake.</param>
+    /// <param name="timeProvider">The clock that stamps the transition.</param>
+    /// <returns>The escalated request, or this request.</returns>
+    public CallbackRequest EscalateFor(Intake.EmergencyAdvice advice, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(advice);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        if (IsTerminal || Priority == CallbackPriority.Stat)
+        {
+            return this;
+        }
+
+        string reason = "Red flag: " + string.Join(", ", advice.TriggeredRuleIds);
+        return RaisePriority(CallbackPriority.Stat, SystemActor, reason.Length <= MaxReasonLength ? reason : reason[..MaxReasonLength], timeProvider);
+    }
+
+    /// <summary>
     /// Applies a transition made elsewhere (for example received from another device), with exactly the checks the
     /// transition methods make: its <see cref="CallbackTransition.From"/> must be the current state, the action must be
     /// allowed from it, the actor's role must be permitted and the action's own conditions must hold at <see cref="CallbackTransition.At"/>.
