@@ -19,8 +19,12 @@ internal static class AtomicFile
     /// A test seam: called with the temporary file's path once half the bytes are on disk; it may throw to simulate a
     /// crash in the middle of a write.
     /// </param>
+    /// <param name="overwrite">
+    /// <see langword="false"/> to fail with an <see cref="IOException"/> when the target already exists (another
+    /// writer got there first) instead of replacing it.
+    /// </param>
     /// <param name="cancellationToken">Cancels the write before the rename; the target is then unchanged.</param>
-    public static async Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> contents, Action<string>? afterPartialWrite, CancellationToken cancellationToken)
+    public static async Task WriteAsync(string directory, string fileName, ReadOnlyMemory<byte> contents, Action<string>? afterPartialWrite, bool overwrite, CancellationToken cancellationToken)
     {
         string target = Path.Combine(directory, fileName);
         string temporary = Path.Combine(directory, $"{fileName}.{Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}{TempExtension}");
@@ -48,7 +52,7 @@ internal static class AtomicFile
             }
 
             // Past this point the write goes ahead even if cancellation is requested: the rename is one atomic step.
-            File.Move(temporary, target, overwrite: true);
+            File.Move(temporary, target, overwrite);
             renamed = true;
         }
         finally

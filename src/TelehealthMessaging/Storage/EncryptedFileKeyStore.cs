@@ -24,6 +24,7 @@ internal sealed class EncryptedFileKeyStore(RecordFolder folder) : IKeyStore
 
     public async Task<IReadOnlyList<KeyRecordName>> ListAsync(KeyRecordKind kind, CancellationToken cancellationToken = default)
     {
+        KeyRecordName.ValidateKind(kind, nameof(kind));
         List<RecordAddress> found = await folder.ListAsync(category => category == (byte)kind, cancellationToken).ConfigureAwait(false);
         return found.Select(address => address.ToKeyRecordName()).OrderBy(name => name.Id).ToList();
     }

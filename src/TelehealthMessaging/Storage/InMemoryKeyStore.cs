@@ -34,6 +34,7 @@ public sealed class InMemoryKeyStore : IKeyStore
     /// <inheritdoc/>
     public Task<IReadOnlyList<KeyRecordName>> ListAsync(KeyRecordKind kind, CancellationToken cancellationToken = default)
     {
+        KeyRecordName.ValidateKind(kind, nameof(kind));
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<KeyRecordName> names = _records.Keys(name => name.Kind == kind).OrderBy(name => name.Id).ToList();
         return Task.FromResult(names);

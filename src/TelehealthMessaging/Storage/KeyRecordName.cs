@@ -52,6 +52,14 @@ public readonly record struct KeyRecordName
     /// <returns>The name as text.</returns>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Kind}/{Id}");
 
+    internal static void ValidateKind(KeyRecordKind kind, string parameterName)
+    {
+        if (!Enum.IsDefined(kind))
+        {
+            throw new ArgumentOutOfRangeException(parameterName, kind, "Unknown key record kind.");
+        }
+    }
+
     /// <summary>Refuses <c>default(KeyRecordName)</c> and other values that bypassed the constructor.</summary>
     internal static void Validate(KeyRecordName name, string parameterName)
     {

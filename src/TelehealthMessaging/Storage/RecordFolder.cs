@@ -61,8 +61,6 @@ internal sealed class RecordFolder : IDisposable
     public static async Task<RecordFolder> OpenAsync(string directory, IKeyProtector protector, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        AtomicFile.DeleteLeftovers(directory);
-
         string headerPath = Path.Combine(directory, StoreHeader.FileName);
         byte[] storeId;
         byte[] storeKey;
@@ -85,6 +83,8 @@ internal sealed class RecordFolder : IDisposable
 
         try
         {
+            // Only once the key is known to be right: a failed open (a wrong passphrase) must leave the folder as it was.
+            AtomicFile.DeleteLeftovers(directory);
             byte[] recordKey = new byte[Aead.KeySize];
             byte[] nameKey = new byte[HmacSha256.TagSize];
             HkdfSha256.DeriveKey(storeKey, storeId, RecordKeyInfo, recordKey);
@@ -143,7 +143,7 @@ internal sealed class RecordFolder : IDisposable
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await AtomicFile.WriteAsync(_directory, FileNameOf(token), file, AfterPartialWriteForTesting, cancellationToken).ConfigureAwait(false);
+            await AtomicFile.WriteAsync(_directory, FileNameOf(token), file, AfterPartialWriteForTesting, overwrite: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -40,7 +40,8 @@ internal static class StoreHeader
             byte[] tag = new byte[HmacSha256.TagSize];
             ComputeTag(storeKey, storeId, writer.WrittenSpan, tag);
             writer.WriteFixed(tag);
-            await AtomicFile.WriteAsync(directory, FileName, writer.ToArray(), afterPartialWrite: null, cancellationToken).ConfigureAwait(false);
+            // Never replace a header: a second store racing to create one must fail rather than orphan the first's records.
+            await AtomicFile.WriteAsync(directory, FileName, writer.ToArray(), afterPartialWrite: null, overwrite: false, cancellationToken).ConfigureAwait(false);
             return (storeId, storeKey);
         }
         catch

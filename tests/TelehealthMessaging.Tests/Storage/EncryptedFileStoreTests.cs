@@ -39,6 +39,8 @@ public sealed class EncryptedFileStoreTests : IDisposable
             await store.Sessions.StoreAsync(Peer, new byte[] { 1 });
         }
 
+        // Even a leftover temporary file stays until an open with the right key.
+        File.WriteAllBytes(Path.Combine(_folder.Path, "leftover.rec.0123.tmp"), new byte[] { 1, 2, 3 });
         var before = _folder.Snapshot();
 
         var failure = await Assert.ThrowsAsync<CryptographicFailureException>(() => StoreFixtures.OpenAsync(_folder, "wrong passphrase"));
@@ -48,6 +50,19 @@ public sealed class EncryptedFileStoreTests : IDisposable
         Assert.Equal(before, _folder.Snapshot());
         using EncryptedFileStore reopened = await StoreFixtures.OpenAsync(_folder);
         Assert.Equal(new byte[] { 1 }, await reopened.Sessions.LoadAsync(Peer));
+    }
+
+    [Fact]
+    public async Task A_store_header_is_never_replaced_by_a_racing_create()
+    {
+        using EncryptedFileStore store = await StoreFixtures.OpenAsync(_folder);
+        byte[] header = File.ReadAllBytes(Path.Combine(_folder.Path, "store.header"));
+        using PassphraseKeyProtector protector = StoreFixtures.Protector();
+
+        await Assert.ThrowsAsync<IOException>(() => StoreHeader.CreateAsync(_folder.Path, protector, CancellationToken.None));
+
+        Assert.Equal(header, File.ReadAllBytes(Path.Combine(_folder.Path, "store.header")));
+        Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp"));
     }
 
     [Fact]

@@ -101,6 +101,7 @@ public abstract class KeyStoreContractTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(async () => await Store.SetAsync(default, new byte[] { 1 }));
         await Assert.ThrowsAsync<ArgumentException>(async () => await Store.GetAsync(default));
         await Assert.ThrowsAsync<ArgumentException>(async () => await Store.DeleteAsync(default));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.ListAsync((KeyRecordKind)0));
     }
 
     [Fact]
