@@ -3,8 +3,10 @@ namespace TelehealthMessaging.Storage;
 /// <summary>Argon2id cost parameters for <see cref="PassphraseKeyProtector"/>.</summary>
 /// <remarks>
 /// The defaults (64 MiB, 3 passes, 1 lane) follow the second recommended option of RFC 9106 §4 with one lane, and
-/// exceed OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane); on a current phone they take a few hundred
-/// milliseconds. The parameters are stored with the wrapped key, so raising them later only affects new stores.
+/// exceed OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane). BouncyCastle's managed Argon2id is several times
+/// slower than native libargon2, so measure the unlock time on target devices; OWASP's equivalent lower-memory settings
+/// (for example 19 MiB with 2 passes) are acceptable where it matters. The parameters are stored with the wrapped key,
+/// so changing them later only affects new stores.
 /// </remarks>
 public sealed class PassphraseKeyProtectorOptions
 {

@@ -278,6 +278,39 @@ public sealed class EncryptedFileStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_cancelled_midway_leaves_the_previous_record_and_no_temporary_file()
+    {
+        using EncryptedFileStore store = await StoreFixtures.OpenAsync(_folder);
+        await store.Sessions.StoreAsync(Peer, new byte[] { 1 });
+        using var cancellation = new CancellationTokenSource();
+        store.Folder.AfterPartialWriteForTesting = _ => cancellation.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await store.Sessions.StoreAsync(Peer, new byte[200], cancellation.Token));
+
+        Assert.Equal(new byte[] { 1 }, await store.Sessions.LoadAsync(Peer));
+        Assert.Empty(Directory.GetFiles(_folder.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task Files_follow_the_documented_layout()
+    {
+        using EncryptedFileStore store = await StoreFixtures.OpenAsync(_folder);
+        await store.Sessions.StoreAsync(Peer, new byte[100]);
+
+        byte[] header = File.ReadAllBytes(Path.Combine(_folder.Path, "store.header"));
+        Assert.Equal("THST"u8.ToArray(), header[..4]);
+        Assert.Equal(1, header[4]);
+        int wrappedLength = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(21));
+        Assert.Equal(1 + 12 + 16 + 12 + 32 + 16, wrappedLength);
+        Assert.Equal(25 + wrappedLength + 32, header.Length);
+
+        byte[] record = File.ReadAllBytes(Path.Combine(_folder.Path, store.Folder.FileNameOf(RecordAddress.ForSession(Peer))));
+        Assert.Equal("THRC"u8.ToArray(), record[..4]);
+        Assert.Equal(1, record[4]);
+        Assert.Equal(4 + 1 + 12 + 1 + 1 + Peer.Value.Length + 100 + 16, record.Length);
+    }
+
+    [Fact]
     public async Task Sessions_survive_a_crash_at_any_write_of_a_sequence()
     {
         // The acceptance criterion: whatever write the process dies in, reopening yields the last completed state.

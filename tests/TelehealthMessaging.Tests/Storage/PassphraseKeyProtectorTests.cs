@@ -9,10 +9,10 @@ namespace TelehealthMessaging.Tests.Storage;
 public class PassphraseKeyProtectorTests
 {
     // libargon2 reference tests (phc-winner-argon2 src/test.c): Argon2id v1.3, password "password", salt "somesalt".
+    // The 64 MiB vector from the same file (09316115…) also passes but takes seconds with BouncyCastle, so it is left out.
     [Theory]
     [InlineData(256, 2, 1, "9dfeb910e80bad0311fee20f9c0e2b12c17987b4cac90c2ef54d5b3021c68bfe")]
     [InlineData(256, 2, 2, "6d093c501fd5999645e0ea3bf620d7b8be7fd2db59c20d9fff9539da2bf57037")]
-    [InlineData(65536, 2, 1, "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7")]
     public void Argon2id_matches_the_reference_implementation(int memoryKiB, int iterations, int parallelism, string expectedHex)
     {
         byte[] key = PassphraseKeyProtector.DeriveKey(Encoding.ASCII.GetBytes("password"), Encoding.ASCII.GetBytes("somesalt"), memoryKiB, iterations, parallelism);
