@@ -111,7 +111,7 @@ public class AttachmentEncryptionTests
     }
 
     [Fact]
-    public async Task Decrypt_rejects_a_final_chunk_moved_earlier()
+    public async Task Decrypt_rejects_a_full_chunk_cut_short_to_pose_as_the_final_one()
     {
         // The final flag is in the nonce: a short final chunk cannot stand in for a full one, nor a full one for the final.
         (byte[] ciphertext, AttachmentSecret secret) = await EncryptAsync(RandomNumberGenerator.GetBytes(2 * Chunk), Chunk);
