@@ -1,0 +1,205 @@
+namespace TelehealthMessaging.Crypto;
+
+/// <summary>
+/// The private halves of a device's prekeys and the policy that rotates and refills them (see <see cref="PrekeyOptions"/>).
+/// </summary>
+/// <remarks>
+/// Holds one current signed X25519 prekey plus replaced ones inside their grace period, a batch of one-time X25519
+/// prekeys, a batch of one-time ML-KEM-768 prekeys and a current last-resort ML-KEM-768 prekey (plus replaced ones in
+/// their grace period). One-time prekeys are deleted only by <see cref="ConsumeOneTimePrekeys"/>, which session setup
+/// calls after the first message decrypted.
+/// </remarks>
+internal sealed class DevicePrekeys : IDisposable
+{
+    private readonly DeviceIdentity _identity;
+    private readonly PrekeyOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly List<Entry<X25519PrivateKey>> _signed = [];
+    private readonly SortedDictionary<uint, Entry<X25519PrivateKey>> _oneTime = [];
+    private readonly SortedDictionary<uint, Entry<MLKem768PrivateKey>> _kemOneTime = [];
+    private readonly List<Entry<MLKem768PrivateKey>> _lastResort = [];
+    private uint _nextId = 1;
+
+    private DevicePrekeys(DeviceIdentity identity, PrekeyOptions options, TimeProvider timeProvider)
+    {
+        _identity = identity;
+        _options = options;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Generates a full set of prekeys for <paramref name="identity"/>.</summary>
+    public static DevicePrekeys Create(DeviceIdentity identity, PrekeyOptions options, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        options.Validate();
+        var prekeys = new DevicePrekeys(identity, options.Snapshot(), timeProvider);
+        prekeys.Refresh();
+        return prekeys;
+    }
+
+    /// <summary>The signed prekey currently published.</summary>
+    public PublicPrekey CurrentSignedPrekey => _signed[^1].Public;
+
+    /// <summary>The last-resort ML-KEM prekey currently published.</summary>
+    public PublicPrekey CurrentLastResortPrekey => _lastResort[^1].Public;
+
+    public int OneTimePrekeyCount => _oneTime.Count;
+
+    public int KemOneTimePrekeyCount => _kemOneTime.Count;
+
+    /// <summary>The one-time prekeys (X25519 then ML-KEM) to upload to the relay.</summary>
+    public IEnumerable<PublicPrekey> OneTimePrekeys => _oneTime.Values.Select(e => e.Public).Concat(_kemOneTime.Values.Select(e => e.Public));
+
+    /// <summary>
+    /// Applies the rotation policy at the current time: replaces a signed or last-resort prekey older than its
+    /// rotation interval, deletes replaced ones past their grace period, and refills one-time batches that fell below
+    /// their threshold. Returns <see langword="true"/> when the published prekeys changed and must be uploaded again.
+    /// </summary>
+    public bool Refresh()
+    {
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        bool changed = false;
+
+        changed |= Rotate(_signed, now, _options.SignedPrekeyRotationInterval, () =>
+        {
+            X25519PrivateKey key = X25519PrivateKey.Generate();
+            return new Entry<X25519PrivateKey>(PublicPrekey.Create(_identity, PrekeyKind.SignedX25519, NextId(), UnixSeconds(now), key.PublicKey), key, now);
+        });
+        changed |= Rotate(_lastResort, now, _options.LastResortPrekeyRotationInterval, () =>
+        {
+            MLKem768PrivateKey key = MLKem768PrivateKey.Generate();
+            return new Entry<MLKem768PrivateKey>(PublicPrekey.Create(_identity, PrekeyKind.LastResortMLKem768, NextId(), UnixSeconds(now), key.EncapsulationKey), key, now);
+        });
+
+        if (_oneTime.Count < _options.OneTimePrekeyRefillThreshold || _oneTime.Count == 0)
+        {
+            while (_oneTime.Count < _options.OneTimePrekeyBatchSize)
+            {
+                X25519PrivateKey key = X25519PrivateKey.Generate();
+                uint id = NextId();
+                _oneTime.Add(id, new Entry<X25519PrivateKey>(PublicPrekey.Create(_identity, PrekeyKind.OneTimeX25519, id, UnixSeconds(now), key.PublicKey), key, now));
+            }
+
+            changed = true;
+        }
+
+        if (_kemOneTime.Count < _options.KemOneTimePrekeyRefillThreshold || _kemOneTime.Count == 0)
+        {
+            while (_kemOneTime.Count < _options.KemOneTimePrekeyBatchSize)
+            {
+                MLKem768PrivateKey key = MLKem768PrivateKey.Generate();
+                uint id = NextId();
+                _kemOneTime.Add(id, new Entry<MLKem768PrivateKey>(PublicPrekey.Create(_identity, PrekeyKind.OneTimeMLKem768, id, UnixSeconds(now), key.EncapsulationKey), key, now));
+            }
+
+            changed = true;
+        }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// Builds the bundle the relay would hand out: the current signed prekey, the given (or lowest-id) one-time X25519
+    /// prekey if any is left, and the given (or lowest-id) one-time ML-KEM prekey, else the last-resort one.
+    /// </summary>
+    public PrekeyBundle CreateBundle(uint? oneTimePrekeyId = null, uint? kemPrekeyId = null)
+    {
+        PublicPrekey? oneTime = oneTimePrekeyId is uint id ? _oneTime[id].Public : _oneTime.Values.FirstOrDefault()?.Public;
+        PublicPrekey kem = kemPrekeyId is uint kemId
+            ? (_kemOneTime.TryGetValue(kemId, out Entry<MLKem768PrivateKey>? entry) ? entry.Public : _lastResort.Single(e => e.Public.Id == kemId).Public)
+            : _kemOneTime.Values.FirstOrDefault()?.Public ?? CurrentLastResortPrekey;
+        return new PrekeyBundle(_identity.PublicKey, CurrentSignedPrekey, oneTime, kem);
+    }
+
+    internal X25519PrivateKey? FindSignedPrekey(uint id) => _signed.Find(e => e.Public.Id == id)?.Key;
+
+    internal X25519PrivateKey? FindOneTimePrekey(uint id) => _oneTime.TryGetValue(id, out Entry<X25519PrivateKey>? entry) ? entry.Key : null;
+
+    internal MLKem768PrivateKey? FindKemPrekey(uint id) =>
+        _kemOneTime.TryGetValue(id, out Entry<MLKem768PrivateKey>? entry) ? entry.Key : _lastResort.Find(e => e.Public.Id == id)?.Key;
+
+    /// <summary>Deletes the one-time prekeys a session setup used. A last-resort KEM prekey id is left alone.</summary>
+    internal void ConsumeOneTimePrekeys(uint? oneTimePrekeyId, uint kemPrekeyId)
+    {
+        if (oneTimePrekeyId is uint id && _oneTime.Remove(id, out Entry<X25519PrivateKey>? entry))
+        {
+            entry.Key.Dispose();
+        }
+
+        if (_kemOneTime.Remove(kemPrekeyId, out Entry<MLKem768PrivateKey>? kemEntry))
+        {
+            kemEntry.Key.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (Entry<X25519PrivateKey> entry in _signed.Concat(_oneTime.Values))
+        {
+            entry.Key.Dispose();
+        }
+
+        foreach (Entry<MLKem768PrivateKey> entry in _lastResort.Concat(_kemOneTime.Values))
+        {
+            entry.Key.Dispose();
+        }
+    }
+
+    public override string ToString() =>
+        $"DevicePrekeys(signed {CurrentSignedPrekey.Id}, {_oneTime.Count} one-time, {_kemOneTime.Count} KEM one-time, last resort {CurrentLastResortPrekey.Id})";
+
+    private bool Rotate<TKey>(List<Entry<TKey>> keys, DateTimeOffset now, TimeSpan interval, Func<Entry<TKey>> generate)
+        where TKey : IDisposable
+    {
+        bool changed = false;
+        if (keys.Count == 0 || now - keys[^1].CreatedAt >= interval)
+        {
+            if (keys.Count > 0)
+            {
+                keys[^1].ReplacedAt = now;
+            }
+
+            keys.Add(generate());
+            changed = true;
+        }
+
+        // Replaced keys stay for the grace period so that prekey messages built from an older bundle still work.
+        for (int i = keys.Count - 2; i >= 0; i--)
+        {
+            if (keys[i].ReplacedAt is DateTimeOffset replaced && now - replaced >= _options.ReplacedPrekeyGracePeriod)
+            {
+                keys[i].Key.Dispose();
+                keys.RemoveAt(i);
+            }
+        }
+
+        return changed;
+    }
+
+    private uint NextId()
+    {
+        if (_nextId == uint.MaxValue)
+        {
+            throw new InvalidOperationException("This device has used every prekey id; generate a new device identity.");
+        }
+
+        return _nextId++;
+    }
+
+    private static ulong UnixSeconds(DateTimeOffset time) => (ulong)Math.Max(0, time.ToUnixTimeSeconds());
+
+    private sealed class Entry<TKey>(PublicPrekey publicPrekey, TKey key, DateTimeOffset createdAt)
+    {
+        public PublicPrekey Public { get; } = publicPrekey;
+
+        public TKey Key { get; } = key;
+
+        public DateTimeOffset CreatedAt { get; } = createdAt;
+
+        public DateTimeOffset? ReplacedAt { get; set; }
+
+        public override string ToString() => $"Entry({Public})";
+    }
+}
