@@ -65,5 +65,4 @@ internal sealed class DeviceIdentity : IDisposable
     }
 
     public override string ToString() => $"DeviceIdentity({PublicKey})";
-
 }
