@@ -15,6 +15,7 @@ internal sealed class SessionTestDevice : IDisposable
     };
 
     private readonly Dictionary<string, PeerDeviceSessions> _sessions = [];
+    private readonly HashSet<uint> _issued = [];
 
     public SessionTestDevice(string name, FakeTimeProvider time, RatchetOptions? options = null, PrekeyOptions? prekeyOptions = null)
     {
@@ -46,8 +47,25 @@ internal sealed class SessionTestDevice : IDisposable
         return sessions;
     }
 
-    /// <summary>Starts a session from a bundle the peer hands out (as the relay would).</summary>
-    public void Initiate(SessionTestDevice peer) => SessionsWith(peer).Initiate(peer.Prekeys.CreateBundle());
+    /// <summary>Starts a session from a bundle of the peer's, handed out as the relay would.</summary>
+    public void Initiate(SessionTestDevice peer) => SessionsWith(peer).Initiate(peer.IssueBundle());
+
+    /// <summary>
+    /// Plays the relay: each one-time prekey goes into one bundle only; when they run out the bundle has no one-time
+    /// X25519 prekey and carries the last-resort ML-KEM prekey.
+    /// </summary>
+    public PrekeyBundle IssueBundle()
+    {
+        PublicPrekey? oneTime = Prekeys.OneTimePrekeys.FirstOrDefault(p => p.Kind == PrekeyKind.OneTimeX25519 && !_issued.Contains(p.Id));
+        PublicPrekey kem = Prekeys.OneTimePrekeys.FirstOrDefault(p => p.Kind == PrekeyKind.OneTimeMLKem768 && !_issued.Contains(p.Id)) ?? Prekeys.CurrentLastResortPrekey;
+        _issued.Add(kem.Id);
+        if (oneTime is not null)
+        {
+            _issued.Add(oneTime.Id);
+        }
+
+        return new PrekeyBundle(Identity.PublicKey, Prekeys.CurrentSignedPrekey, oneTime, kem);
+    }
 
     public byte[] Encrypt(SessionTestDevice peer, string text) => SessionsWith(peer).Encrypt(System.Text.Encoding.UTF8.GetBytes(text));
 
