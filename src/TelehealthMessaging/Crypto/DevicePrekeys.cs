@@ -11,6 +11,13 @@ namespace TelehealthMessaging.Crypto;
 /// </remarks>
 internal sealed class DevicePrekeys : IDisposable
 {
+    private const byte ExportVersion = 1;
+
+    /// <summary>Rotated keys kept at once: the current one plus those in their grace period.</summary>
+    private const int MaxStoredRotatedKeys = 1000;
+
+    private const int MaxExportSize = 64 * 1024 * 1024;
+
     private readonly DeviceIdentity _identity;
     private readonly PrekeyOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -106,10 +113,21 @@ internal sealed class DevicePrekeys : IDisposable
     /// </summary>
     public PrekeyBundle CreateBundle(uint? oneTimePrekeyId = null, uint? kemPrekeyId = null)
     {
-        PublicPrekey? oneTime = oneTimePrekeyId is uint id ? _oneTime[id].Public : _oneTime.Values.FirstOrDefault()?.Public;
-        PublicPrekey kem = kemPrekeyId is uint kemId
-            ? (_kemOneTime.TryGetValue(kemId, out Entry<MLKem768PrivateKey>? entry) ? entry.Public : _lastResort.Single(e => e.Public.Id == kemId).Public)
-            : _kemOneTime.Values.FirstOrDefault()?.Public ?? CurrentLastResortPrekey;
+        PublicPrekey? oneTime = _oneTime.Values.FirstOrDefault()?.Public;
+        if (oneTimePrekeyId is uint id)
+        {
+            oneTime = _oneTime.TryGetValue(id, out Entry<X25519PrivateKey>? entry)
+                ? entry.Public
+                : throw new ArgumentException("This device holds no one-time prekey with that id.", nameof(oneTimePrekeyId));
+        }
+
+        PublicPrekey kem = _kemOneTime.Values.FirstOrDefault()?.Public ?? CurrentLastResortPrekey;
+        if (kemPrekeyId is uint kemId)
+        {
+            kem = (_kemOneTime.TryGetValue(kemId, out Entry<MLKem768PrivateKey>? entry) ? entry : _lastResort.Find(e => e.Public.Id == kemId))?.Public
+                ?? throw new ArgumentException("This device holds no ML-KEM prekey with that id.", nameof(kemPrekeyId));
+        }
+
         return new PrekeyBundle(_identity.PublicKey, CurrentSignedPrekey, oneTime, kem);
     }
 
@@ -134,6 +152,74 @@ internal sealed class DevicePrekeys : IDisposable
         }
     }
 
+    /// <summary>
+    /// The private prekeys and their timestamps as compact versioned binary for a key store (see docs/protocol.md,
+    /// "Stored prekeys"). Contains secrets: store it encrypted.
+    /// </summary>
+    public byte[] Export()
+    {
+        var writer = new WireWriter(4096 + (_kemOneTime.Count * 1400));
+        writer.WriteUInt8(ExportVersion).WriteUInt32(_nextId);
+        WriteEntries(writer, _signed, WriteX25519);
+        WriteEntries(writer, _oneTime.Values.ToList(), WriteX25519);
+        WriteEntries(writer, _kemOneTime.Values.ToList(), WriteKem);
+        WriteEntries(writer, _lastResort, WriteKem);
+        return writer.ToArray();
+    }
+
+    /// <summary>
+    /// Restores what <see cref="Export"/> wrote for <paramref name="identity"/>. Strict: unknown versions, truncation,
+    /// counts over their limits, trailing bytes, a prekey in the wrong list, a signature that does not verify or a
+    /// private key that does not match its public key are refused with <see cref="CryptographicFailureException"/>.
+    /// </summary>
+    public static DevicePrekeys Import(ReadOnlySpan<byte> exported, DeviceIdentity identity, PrekeyOptions options, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        options.Validate();
+        if (exported.Length > MaxExportSize)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "The stored prekeys exceed their maximum size.");
+        }
+
+        var reader = new WireReader(exported);
+        byte version = reader.ReadUInt8("prekeys.version");
+        if (version != ExportVersion)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Stored prekeys version {version} is not supported.");
+        }
+
+        var prekeys = new DevicePrekeys(identity, options.Snapshot(), timeProvider) { _nextId = reader.ReadUInt32("prekeys.nextId") };
+        try
+        {
+            prekeys._signed.AddRange(ReadEntries(ref reader, identity, PrekeyKind.SignedX25519, MaxStoredRotatedKeys, ReadX25519));
+            foreach (Entry<X25519PrivateKey> entry in ReadEntries(ref reader, identity, PrekeyKind.OneTimeX25519, PrekeyOptions.MaxBatchSize, ReadX25519))
+            {
+                prekeys._oneTime.Add(entry.Public.Id, entry);
+            }
+
+            foreach (Entry<MLKem768PrivateKey> entry in ReadEntries(ref reader, identity, PrekeyKind.OneTimeMLKem768, PrekeyOptions.MaxBatchSize, ReadKem))
+            {
+                prekeys._kemOneTime.Add(entry.Public.Id, entry);
+            }
+
+            prekeys._lastResort.AddRange(ReadEntries(ref reader, identity, PrekeyKind.LastResortMLKem768, MaxStoredRotatedKeys, ReadKem));
+            reader.EnsureEnd();
+            if (prekeys._signed.Count == 0 || prekeys._lastResort.Count == 0)
+            {
+                throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "Stored prekeys must hold a signed prekey and a last-resort prekey.");
+            }
+
+            return prekeys;
+        }
+        catch
+        {
+            prekeys.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         foreach (Entry<X25519PrivateKey> entry in _signed.Concat(_oneTime.Values))
@@ -149,6 +235,112 @@ internal sealed class DevicePrekeys : IDisposable
 
     public override string ToString() =>
         $"DevicePrekeys(signed {CurrentSignedPrekey.Id}, {_oneTime.Count} one-time, {_kemOneTime.Count} KEM one-time, last resort {CurrentLastResortPrekey.Id})";
+
+    private static void WriteEntries<TKey>(WireWriter writer, List<Entry<TKey>> entries, Action<WireWriter, TKey> writeKey)
+    {
+        writer.WriteUInt16((ushort)entries.Count);
+        foreach (Entry<TKey> entry in entries)
+        {
+            entry.Public.Write(writer);
+            writeKey(writer, entry.Key);
+            writer.WriteUInt64((ulong)entry.CreatedAt.ToUnixTimeMilliseconds());
+            if (entry.ReplacedAt is DateTimeOffset replaced)
+            {
+                writer.WriteUInt8(1).WriteUInt64((ulong)replaced.ToUnixTimeMilliseconds());
+            }
+            else
+            {
+                writer.WriteUInt8(0);
+            }
+        }
+    }
+
+    private delegate TKey KeyReader<TKey>(ref WireReader reader);
+
+    private static List<Entry<TKey>> ReadEntries<TKey>(ref WireReader reader, DeviceIdentity identity, PrekeyKind kind, int maxCount, KeyReader<TKey> readKey)
+        where TKey : IDisposable
+    {
+        int count = reader.ReadUInt16("prekeys.count");
+        if (count > maxCount)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"prekeys.count exceeds its maximum of {maxCount}.");
+        }
+
+        var entries = new List<Entry<TKey>>(count);
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                PublicPrekey publicPrekey = PublicPrekey.Read(ref reader, "prekeys.prekey");
+                publicPrekey.Verify(identity.PublicKey.SigningKey, "stored prekey", kind);
+                TKey key = readKey(ref reader);
+                var entry = new Entry<TKey>(publicPrekey, key, FromUnixMilliseconds(reader.ReadUInt64("prekeys.createdAt")));
+                entries.Add(entry);
+                ReadOnlySpan<byte> derived = key switch
+                {
+                    X25519PrivateKey x => x.PublicKey,
+                    MLKem768PrivateKey m => m.EncapsulationKey,
+                    _ => throw new InvalidOperationException("Unknown prekey type."),
+                };
+                if (!derived.SequenceEqual(publicPrekey.PublicKey))
+                {
+                    throw new CryptographicFailureException(CryptographicFailureReason.InvalidPrivateKey, "A stored private prekey does not match its public key.");
+                }
+
+                bool replaced = reader.ReadUInt8("prekeys.hasReplacedAt") switch
+                {
+                    0 => false,
+                    1 => true,
+                    _ => throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "prekeys.hasReplacedAt must be 0 or 1."),
+                };
+                if (replaced)
+                {
+                    entry.ReplacedAt = FromUnixMilliseconds(reader.ReadUInt64("prekeys.replacedAt"));
+                }
+            }
+
+            return entries;
+        }
+        catch
+        {
+            foreach (Entry<TKey> entry in entries)
+            {
+                entry.Key.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static void WriteX25519(WireWriter writer, X25519PrivateKey key)
+    {
+        byte[] exported = new byte[X25519PrivateKey.KeySize];
+        key.Export(exported);
+        writer.WriteFixed(exported);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(exported);
+    }
+
+    private static void WriteKem(WireWriter writer, MLKem768PrivateKey key)
+    {
+        byte[] seed = new byte[MLKem768.SeedSize];
+        key.ExportSeed(seed);
+        writer.WriteFixed(seed);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(seed);
+    }
+
+    private static X25519PrivateKey ReadX25519(ref WireReader reader) => X25519PrivateKey.Import(reader.ReadFixed(X25519PrivateKey.KeySize, "prekeys.privateKey"));
+
+    private static MLKem768PrivateKey ReadKem(ref WireReader reader) => MLKem768PrivateKey.Import(reader.ReadFixed(MLKem768.SeedSize, "prekeys.seed"));
+
+    private static DateTimeOffset FromUnixMilliseconds(ulong value)
+    {
+        if (value > (ulong)DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "A stored prekey timestamp is out of range.");
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds((long)value);
+    }
 
     private bool Rotate<TKey>(List<Entry<TKey>> keys, DateTimeOffset now, TimeSpan interval, Func<Entry<TKey>> generate)
         where TKey : IDisposable

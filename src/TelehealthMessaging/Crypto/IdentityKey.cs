@@ -107,5 +107,5 @@ internal sealed class IdentityKey : IEquatable<IdentityKey>
     public override int GetHashCode() => BitConverter.ToInt32(_signingKey, 0);
 
     /// <summary>Shows the first bytes of the fingerprint only: enough to tell identities apart in diagnostics.</summary>
-    public override string ToString() => $"IdentityKey({Convert.ToHexStringLower(Fingerprint().AsSpan(0, 4))})";
+    public override string ToString() => $"IdentityKey({Convert.ToHexString(Fingerprint(), 0, 4)})";
 }

@@ -9,7 +9,8 @@ namespace TelehealthMessaging.Crypto;
 /// A prekey message naming an existing session's base key goes to that session; any other prekey message creates a
 /// new session that becomes active once its first message decrypted (and only then are the one-time prekeys it used
 /// deleted). A ratchet message is tried on the active session, then on the previous ones newest first; the one that
-/// decrypts it becomes active. Every attempt works on a copy, so a refused message changes nothing.
+/// decrypts it becomes active. Every attempt works on a copy, so a refused message changes nothing. Not thread-safe:
+/// callers handle one peer device's messages one at a time.
 /// </remarks>
 internal sealed class PeerDeviceSessions : IDisposable
 {
@@ -169,9 +170,9 @@ internal sealed class PeerDeviceSessions : IDisposable
         try
         {
             int count = reader.ReadUInt8("sessions.count");
-            if (count > 1 + sessions._options.MaxPreviousSessions)
+            if (count > 1 + RatchetOptions.MaxPreviousSessionsLimit)
             {
-                throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "sessions.count exceeds the configured maximum.");
+                throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"sessions.count exceeds its maximum of {1 + RatchetOptions.MaxPreviousSessionsLimit}.");
             }
 
             for (int i = 0; i < count; i++)
@@ -185,6 +186,9 @@ internal sealed class PeerDeviceSessions : IDisposable
             }
 
             reader.EnsureEnd();
+
+            // MaxPreviousSessions may have been lowered since the set was stored: keep the most recent ones.
+            sessions.TrimToLimit();
             return sessions;
         }
         catch
@@ -214,6 +218,11 @@ internal sealed class PeerDeviceSessions : IDisposable
         }
 
         _sessions.Insert(0, session);
+        TrimToLimit();
+    }
+
+    private void TrimToLimit()
+    {
         while (_sessions.Count > 1 + _options.MaxPreviousSessions)
         {
             _sessions[^1].Dispose();

@@ -290,7 +290,6 @@ internal sealed class RatchetSession : IDisposable
     /// <summary>The mutable ratchet state; cloned for every decryption so that only a successful one is kept.</summary>
     private sealed class State : IDisposable
     {
-#pragma warning disable SA1401, CA1051 // A private nested state bag: fields keep the ratchet steps readable.
         public byte[] RootKey = [];
         public X25519PrivateKey SendingRatchetKey;
         public byte[]? RemoteRatchetKey;
@@ -303,7 +302,6 @@ internal sealed class RatchetSession : IDisposable
         public List<byte[]> ClosedReceivingKeys = [];
         public LinkedList<SkippedKey> Skipped = new();
         public Dictionary<(string, uint), LinkedListNode<SkippedKey>> SkippedIndex = [];
-#pragma warning restore SA1401, CA1051
 
         public State(X25519PrivateKey sendingRatchetKey) => SendingRatchetKey = sendingRatchetKey;
 
