@@ -19,8 +19,8 @@ public sealed class PrekeyOptions
     public int OneTimePrekeyBatchSize { get; set; } = 100;
 
     /// <summary>
-    /// A refill runs when fewer than this many one-time X25519 prekeys remain. Default: 20. Must be 0 to
-    /// <see cref="OneTimePrekeyBatchSize"/>.
+    /// A refill runs when fewer than this many one-time X25519 prekeys remain, and always when none is left.
+    /// Default: 20. Must be 0 to <see cref="OneTimePrekeyBatchSize"/>.
     /// </summary>
     public int OneTimePrekeyRefillThreshold { get; set; } = 20;
 
@@ -28,8 +28,8 @@ public sealed class PrekeyOptions
     public int KemOneTimePrekeyBatchSize { get; set; } = 100;
 
     /// <summary>
-    /// A refill runs when fewer than this many one-time ML-KEM-768 prekeys remain. Default: 20. Must be 0 to
-    /// <see cref="KemOneTimePrekeyBatchSize"/>.
+    /// A refill runs when fewer than this many one-time ML-KEM-768 prekeys remain, and always when none is left.
+    /// Default: 20. Must be 0 to <see cref="KemOneTimePrekeyBatchSize"/>.
     /// </summary>
     public int KemOneTimePrekeyRefillThreshold { get; set; } = 20;
 

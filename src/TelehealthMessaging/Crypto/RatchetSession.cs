@@ -333,6 +333,12 @@ internal sealed class RatchetSession : IDisposable
         public byte[] Decrypt(SessionMessage message, RatchetSession session)
         {
             RatchetHeader header = message.Header;
+            if (header.MessageNumber == uint.MaxValue)
+            {
+                // No sender uses the last number (see Encrypt), and accepting it would wrap the receive counter.
+                throw CryptographicFailureException.AuthenticationFailed("A ratchet message with an impossible message number");
+            }
+
             DateTimeOffset now = session._timeProvider.GetUtcNow();
             PurgeExpired(now);
 
