@@ -196,12 +196,20 @@ internal sealed class DevicePrekeys : IDisposable
             prekeys._signed.AddRange(ReadEntries(ref reader, identity, PrekeyKind.SignedX25519, MaxStoredRotatedKeys, ReadX25519));
             foreach (Entry<X25519PrivateKey> entry in ReadEntries(ref reader, identity, PrekeyKind.OneTimeX25519, PrekeyOptions.MaxBatchSize, ReadX25519))
             {
-                prekeys._oneTime.Add(entry.Public.Id, entry);
+                if (!prekeys._oneTime.TryAdd(entry.Public.Id, entry))
+                {
+                    entry.Key.Dispose();
+                    throw DuplicateId();
+                }
             }
 
             foreach (Entry<MLKem768PrivateKey> entry in ReadEntries(ref reader, identity, PrekeyKind.OneTimeMLKem768, PrekeyOptions.MaxBatchSize, ReadKem))
             {
-                prekeys._kemOneTime.Add(entry.Public.Id, entry);
+                if (!prekeys._kemOneTime.TryAdd(entry.Public.Id, entry))
+                {
+                    entry.Key.Dispose();
+                    throw DuplicateId();
+                }
             }
 
             prekeys._lastResort.AddRange(ReadEntries(ref reader, identity, PrekeyKind.LastResortMLKem768, MaxStoredRotatedKeys, ReadKem));
@@ -209,6 +217,13 @@ internal sealed class DevicePrekeys : IDisposable
             if (prekeys._signed.Count == 0 || prekeys._lastResort.Count == 0)
             {
                 throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "Stored prekeys must hold a signed prekey and a last-resort prekey.");
+            }
+
+            // Ids come from one counter; a stored counter at or below a stored id would hand the id out twice.
+            IEnumerable<uint> ids = prekeys._signed.Select(e => e.Public.Id).Concat(prekeys._lastResort.Select(e => e.Public.Id)).Concat(prekeys._oneTime.Keys).Concat(prekeys._kemOneTime.Keys).ToList();
+            if (ids.Distinct().Count() != ids.Count() || ids.Max() >= prekeys._nextId)
+            {
+                throw DuplicateId();
             }
 
             return prekeys;
@@ -311,6 +326,9 @@ internal sealed class DevicePrekeys : IDisposable
             throw;
         }
     }
+
+    private static CryptographicFailureException DuplicateId() =>
+        new(CryptographicFailureReason.MalformedEncoding, "Stored prekey ids repeat or are not below the stored next id.");
 
     private static void WriteX25519(WireWriter writer, X25519PrivateKey key)
     {

@@ -50,7 +50,7 @@ public sealed class DevicePrekeysExportTests : IDisposable
     }
 
     [Fact]
-    public void Import_refuses_another_identity_a_bad_version_trailing_bytes_and_truncations()
+    public void Import_refuses_another_identity_a_bad_version_trailing_bytes_a_rewound_id_counter_and_truncations()
     {
         byte[] exported = _bob.Prekeys.Export();
 
@@ -59,6 +59,9 @@ public sealed class DevicePrekeysExportTests : IDisposable
         badVersion[0] = 2;
         Assert.Equal(CryptographicFailureReason.UnsupportedAlgorithm, ImportFailure(badVersion, _bob.Identity));
         Assert.Equal(CryptographicFailureReason.MalformedEncoding, ImportFailure([.. exported, 0], _bob.Identity));
+        byte[] rewoundCounter = (byte[])exported.Clone();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(rewoundCounter.AsSpan(1), 1);
+        Assert.Equal(CryptographicFailureReason.MalformedEncoding, ImportFailure(rewoundCounter, _bob.Identity));
 
         // Every length through the first records, then every 37th: each attempt re-verifies the signatures read so far,
         // so a full sweep of the ~5 KB export would take seconds without covering a different code path.
