@@ -23,6 +23,24 @@ internal enum CryptographicFailureReason
 
     /// <summary>An encryption context has used every sequence number it may use.</summary>
     MessageLimitReached,
+
+    /// <summary>An Ed25519 signature over an identity key or a prekey did not verify.</summary>
+    InvalidSignature,
+
+    /// <summary>Wire bytes name a format version, message type or algorithm identifier this implementation does not know.</summary>
+    UnsupportedAlgorithm,
+
+    /// <summary>A prekey message names a prekey this device does not hold (never issued, rotated out, or a one-time prekey already used).</summary>
+    UnknownPrekey,
+
+    /// <summary>A ratchet message's key was already used or is no longer held: a replay or duplicate delivery.</summary>
+    DuplicateMessage,
+
+    /// <summary>A ratchet message would skip more message keys than the session allows (MaxSkip).</summary>
+    TooManySkippedMessages,
+
+    /// <summary>A prekey bundle, prekey message or stored session belongs to a different identity than the peer device's.</summary>
+    IdentityMismatch,
 }
 
 /// <summary>
