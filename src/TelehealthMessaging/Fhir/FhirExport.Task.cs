@@ -6,7 +6,7 @@ namespace TelehealthMessaging.Fhir;
 public static partial class FhirExport
 {
     /// <summary>The code system of the callback states carried in <c>Task.businessStatus</c>; its codes are listed in docs/callbacks.md.</summary>
-    internal const string CallbackStateSystem = "https://github.com/telehealthmessaging/telehealthmessaging/fhir/CodeSystem/callback-state";
+    internal const string CallbackStateSystem = "https://telehealthmessaging.github.io/fhir/CodeSystem/callback-state";
 
     private const string TaskCodeSystem = "http://hl7.org/fhir/CodeSystem/task-code";
 
