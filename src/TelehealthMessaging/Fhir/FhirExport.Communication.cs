@@ -32,7 +32,7 @@ public static partial class FhirExport
             throw new TelehealthException(TelehealthErrorCode.InvalidFormat, "Content of a type this SDK does not know cannot be exported to FHIR.");
         }
 
-        return SecureMessagingJson.Build(writer =>
+        return FhirJson.Build(writer =>
         {
             writer.WriteString("resourceType", "Communication");
             writer.WriteString("id", message.Id.Value);
@@ -58,7 +58,7 @@ public static partial class FhirExport
                 writer.WriteStartArray("inResponseTo");
                 foreach (MessageId id in inResponseTo)
                 {
-                    SecureMessagingJson.Reference(writer, null, "Communication/" + id.Value);
+                    FhirJson.Reference(writer, null, "Communication/" + id.Value);
                 }
 
                 writer.WriteEndArray();
@@ -68,7 +68,7 @@ public static partial class FhirExport
             if (message.Content is ReceiptContent)
             {
                 writer.WriteStartArray("category");
-                SecureMessagingJson.CodeableConcept(writer, CommunicationCategorySystem, "notification", "Notification");
+                FhirJson.CodeableConcept(writer, CommunicationCategorySystem, "notification", "Notification");
                 writer.WriteEndArray();
             }
 
@@ -77,14 +77,14 @@ public static partial class FhirExport
                 : null;
             if (patient is { } subject)
             {
-                SecureMessagingJson.Reference(writer, "subject", subject.FhirReference);
+                FhirJson.Reference(writer, "subject", subject.FhirReference);
             }
 
             writer.WriteString("sent", FhirFormat.DateTime(message.SentAt));
             writer.WriteStartArray("recipient");
-            SecureMessagingJson.Reference(writer, null, recipient.FhirReference);
+            FhirJson.Reference(writer, null, recipient.FhirReference);
             writer.WriteEndArray();
-            SecureMessagingJson.Reference(writer, "sender", message.Sender.FhirReference);
+            FhirJson.Reference(writer, "sender", message.Sender.FhirReference);
             writer.WriteStartArray("payload");
             writer.WriteStartObject();
             WriteCommunicationPayload(writer, message.Content);
@@ -101,13 +101,13 @@ public static partial class FhirExport
                 writer.WriteString("contentString", text.Text);
                 break;
             case IntakeSubmissionContent intake:
-                SecureMessagingJson.Reference(writer, "contentReference", "QuestionnaireResponse/" + intake.SubmissionId.Value);
+                FhirJson.Reference(writer, "contentReference", "QuestionnaireResponse/" + intake.SubmissionId.Value);
                 break;
             case CallbackRequestContent callback:
-                SecureMessagingJson.Reference(writer, "contentReference", "CommunicationRequest/" + callback.Request.Id.Value);
+                FhirJson.Reference(writer, "contentReference", "CommunicationRequest/" + callback.Request.Id.Value);
                 break;
             case CallbackTransitionContent transition:
-                SecureMessagingJson.Reference(writer, "contentReference", "CommunicationRequest/" + transition.RequestId.Value);
+                FhirJson.Reference(writer, "contentReference", "CommunicationRequest/" + transition.RequestId.Value);
                 break;
             case ReceiptContent receipt:
                 writer.WriteString("contentString", receipt.Kind == ReceiptKind.Read ? "Read" : "Delivered");

@@ -23,7 +23,7 @@ public static partial class FhirExport
     public static string ToCommunicationRequest(CallbackRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return SecureMessagingJson.Build(writer =>
+        return FhirJson.Build(writer =>
         {
             writer.WriteString("resourceType", "CommunicationRequest");
             writer.WriteString("id", request.Id.Value);
@@ -38,13 +38,13 @@ public static partial class FhirExport
             writer.WriteString("priority", RequestPriorityCode(request.Priority));
             writer.WriteStartArray("medium");
             (string code, string display) = request.Medium == CallbackMedium.Video ? ("VIDEOCONF", "videoconferencing") : ("PHONE", "telephone");
-            SecureMessagingJson.CodeableConcept(writer, ParticipationModeSystem, code, display);
+            FhirJson.CodeableConcept(writer, ParticipationModeSystem, code, display);
             writer.WriteEndArray();
-            SecureMessagingJson.Reference(writer, "subject", request.Patient.FhirReference);
+            FhirJson.Reference(writer, "subject", request.Patient.FhirReference);
             if (request.LinkedIntakeId is { } intake)
             {
                 writer.WriteStartArray("about");
-                SecureMessagingJson.Reference(writer, null, "QuestionnaireResponse/" + intake.Value);
+                FhirJson.Reference(writer, null, "QuestionnaireResponse/" + intake.Value);
                 writer.WriteEndArray();
             }
 
@@ -53,11 +53,11 @@ public static partial class FhirExport
             writer.WriteString("contentString", request.Reason);
             writer.WriteEndObject();
             writer.WriteEndArray();
-            SecureMessagingJson.Period(writer, "occurrencePeriod", request.ScheduledWindow ?? request.PreferredWindows[0]);
+            FhirJson.Period(writer, "occurrencePeriod", request.ScheduledWindow ?? request.PreferredWindows[0]);
             writer.WriteString("authoredOn", FhirFormat.DateTime(request.CreatedAt));
-            SecureMessagingJson.Reference(writer, "requester", request.Patient.FhirReference);
+            FhirJson.Reference(writer, "requester", request.Patient.FhirReference);
             writer.WriteStartArray("recipient");
-            SecureMessagingJson.Reference(writer, null, request.Clinic.FhirReference);
+            FhirJson.Reference(writer, null, request.Clinic.FhirReference);
             writer.WriteEndArray();
         });
     }
@@ -79,84 +79,4 @@ public static partial class FhirExport
         CallbackState.Declined or CallbackState.Cancelled or CallbackState.Expired => "revoked",
         _ => throw new ArgumentOutOfRangeException(nameof(state)),
     };
-
-    // Helpers shared by the callback and message exporters; nested so that other partial files of FhirExport can
-    // use their own names freely.
-    private static class SecureMessagingJson
-    {
-        public static string Build(Action<Utf8JsonWriter> writeBody)
-        {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                writer.WriteStartObject();
-                writeBody(writer);
-                writer.WriteEndObject();
-            }
-
-            return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-        }
-
-        // propertyName null: the reference is an array item.
-        public static void Reference(Utf8JsonWriter writer, string? propertyName, string reference)
-        {
-            if (propertyName is null)
-            {
-                writer.WriteStartObject();
-            }
-            else
-            {
-                writer.WriteStartObject(propertyName);
-            }
-
-            writer.WriteString("reference", reference);
-            writer.WriteEndObject();
-        }
-
-        public static void Period(Utf8JsonWriter writer, string propertyName, CallbackWindow window) =>
-            Period(writer, propertyName, window.Start, window.End);
-
-        public static void Period(Utf8JsonWriter writer, string propertyName, DateTimeOffset? start, DateTimeOffset? end)
-        {
-            writer.WriteStartObject(propertyName);
-            if (start is { } s)
-            {
-                writer.WriteString("start", FhirFormat.DateTime(s));
-            }
-
-            if (end is { } e)
-            {
-                writer.WriteString("end", FhirFormat.DateTime(e));
-            }
-
-            writer.WriteEndObject();
-        }
-
-        // An array item CodeableConcept when propertyName is null.
-        public static void CodeableConcept(Utf8JsonWriter writer, string system, string code, string display, string? propertyName = null, string? text = null)
-        {
-            if (propertyName is null)
-            {
-                writer.WriteStartObject();
-            }
-            else
-            {
-                writer.WriteStartObject(propertyName);
-            }
-
-            writer.WriteStartArray("coding");
-            writer.WriteStartObject();
-            writer.WriteString("system", system);
-            writer.WriteString("code", code);
-            writer.WriteString("display", display);
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            if (text is not null)
-            {
-                writer.WriteString("text", text);
-            }
-
-            writer.WriteEndObject();
-        }
-    }
 }

@@ -39,10 +39,8 @@ public static partial class FhirExport
         var phones = Answers("telecom.value").OfType<StringAnswer>().Select(a => a.Value).ToList();
         var languages = Answers("communication.language").ToList();
 
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        return FhirJson.Build(writer =>
         {
-            writer.WriteStartObject();
             writer.WriteString("resourceType", "Patient");
             writer.WriteString("id", PatientId(submission));
             if (given.Count > 0 || family is not null)
@@ -129,10 +127,7 @@ public static partial class FhirExport
                 writer.WriteEndArray();
             }
 
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        });
     }
 
     private static string PatientId(IntakeSubmission submission)

@@ -18,10 +18,8 @@ public static partial class FhirExport
     public static string ToQuestionnaireResponse(IntakeSubmission submission)
     {
         ArgumentNullException.ThrowIfNull(submission);
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        return FhirJson.Build(writer =>
         {
-            writer.WriteStartObject();
             writer.WriteString("resourceType", "QuestionnaireResponse");
             writer.WriteString("id", submission.Id.Value);
             if (submission.Form.Canonical is string canonical)
@@ -30,24 +28,19 @@ public static partial class FhirExport
             }
 
             writer.WriteString("status", submission.Status == IntakeSubmissionStatus.Amended ? "amended" : "completed");
-            WriteReference(writer, "subject", submission.Subject);
+            if (submission.Subject is string subject)
+            {
+                FhirJson.Reference(writer, "subject", subject);
+            }
+
             writer.WriteString("authored", FhirFormat.DateTime(submission.Authored));
-            WriteReference(writer, "author", submission.Author);
+            if (submission.Author is string author)
+            {
+                FhirJson.Reference(writer, "author", author);
+            }
+
             WriteItems(writer, submission.Form.Items, submission.Root);
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static void WriteReference(Utf8JsonWriter writer, string name, string? reference)
-    {
-        if (reference is not null)
-        {
-            writer.WriteStartObject(name);
-            writer.WriteString("reference", reference);
-            writer.WriteEndObject();
-        }
+        });
     }
 
     // Writes an "item" array for the items of the form that hold answers in scope; nothing when none do.

@@ -32,42 +32,42 @@ public static partial class FhirExport
     {
         ArgumentNullException.ThrowIfNull(request);
         string communicationRequest = "CommunicationRequest/" + request.Id.Value;
-        return SecureMessagingJson.Build(writer =>
+        return FhirJson.Build(writer =>
         {
             writer.WriteString("resourceType", "Task");
             writer.WriteString("id", request.Id.Value);
             writer.WriteStartArray("basedOn");
-            SecureMessagingJson.Reference(writer, null, communicationRequest);
+            FhirJson.Reference(writer, null, communicationRequest);
             writer.WriteEndArray();
             writer.WriteString("status", TaskStatus(request));
             (string code, string display) = CallbackStateCode(request.State);
-            SecureMessagingJson.CodeableConcept(writer, CallbackStateSystem, code, display, "businessStatus", display);
+            FhirJson.CodeableConcept(writer, CallbackStateSystem, code, display, "businessStatus", display);
             writer.WriteString("intent", "order");
             writer.WriteString("priority", RequestPriorityCode(request.Priority));
-            SecureMessagingJson.CodeableConcept(writer, TaskCodeSystem, "fulfill", "Fulfill the focal request", "code");
-            SecureMessagingJson.Reference(writer, "focus", communicationRequest);
-            SecureMessagingJson.Reference(writer, "for", request.Patient.FhirReference);
+            FhirJson.CodeableConcept(writer, TaskCodeSystem, "fulfill", "Fulfill the focal request", "code");
+            FhirJson.Reference(writer, "focus", communicationRequest);
+            FhirJson.Reference(writer, "for", request.Patient.FhirReference);
 
             DateTimeOffset? firstCall = request.History.FirstOrDefault(t => t.Action == CallbackAction.Start)?.At;
             DateTimeOffset? ended = request.IsTerminal ? request.LastModified : null;
             if (firstCall is not null || ended is not null)
             {
-                SecureMessagingJson.Period(writer, "executionPeriod", firstCall, ended);
+                FhirJson.Period(writer, "executionPeriod", firstCall, ended);
             }
 
             writer.WriteString("authoredOn", FhirFormat.DateTime(request.CreatedAt));
             writer.WriteString("lastModified", FhirFormat.DateTime(request.LastModified));
-            SecureMessagingJson.Reference(writer, "requester", request.Patient.FhirReference);
-            SecureMessagingJson.Reference(writer, "owner", (request.AssignedClinician ?? request.Clinic).FhirReference);
+            FhirJson.Reference(writer, "requester", request.Patient.FhirReference);
+            FhirJson.Reference(writer, "owner", (request.AssignedClinician ?? request.Clinic).FhirReference);
             if (request.LinkedIntakeId is { } intake)
             {
-                SecureMessagingJson.Reference(writer, "reasonReference", "QuestionnaireResponse/" + intake.Value);
+                FhirJson.Reference(writer, "reasonReference", "QuestionnaireResponse/" + intake.Value);
             }
 
             if (request.ScheduledWindow is { } window)
             {
                 writer.WriteStartObject("restriction");
-                SecureMessagingJson.Period(writer, "period", window);
+                FhirJson.Period(writer, "period", window);
                 writer.WriteEndObject();
             }
         });
