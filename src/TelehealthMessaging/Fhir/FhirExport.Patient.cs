@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TelehealthMessaging.Intake;
 
 namespace TelehealthMessaging.Fhir;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using TelehealthMessaging.Fhir;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Tests.Infrastructure;

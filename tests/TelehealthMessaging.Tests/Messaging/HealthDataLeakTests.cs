@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using TelehealthMessaging.Callbacks;
 using TelehealthMessaging.Messaging;
-using TelehealthMessaging.Tests.Callbacks;
 using static TelehealthMessaging.Tests.Callbacks.CallbackFixtures;
 
 namespace TelehealthMessaging.Tests.Messaging;

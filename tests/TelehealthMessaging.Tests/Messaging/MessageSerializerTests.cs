@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using TelehealthMessaging.Callbacks;
 using TelehealthMessaging.Messaging;

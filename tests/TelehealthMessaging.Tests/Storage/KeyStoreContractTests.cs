@@ -1,4 +1,3 @@
-using System.Text;
 using TelehealthMessaging.Storage;
 
 namespace TelehealthMessaging.Tests.Storage;
