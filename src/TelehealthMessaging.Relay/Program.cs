@@ -12,6 +12,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 builder.Services.AddTelehealthRelay(options => builder.Configuration.GetSection("Relay").Bind(options));
 
 WebApplication app = builder.Build();
+app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseWebSockets();
 app.MapTelehealthRelay();

@@ -31,7 +31,10 @@ public sealed class RelayOptions
     /// <summary>How long an undelivered envelope (or attachment blob) is kept. Default 30 days.</summary>
     public TimeSpan EnvelopeTimeToLive { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>How often expired envelopes, blobs and nonces are purged. Default 5 minutes.</summary>
+    /// <summary>
+    /// How often expired envelopes, blobs and nonces are purged: 1 second to 1 day, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for no periodic purge (for instances that leave purging to another one). Default 5 minutes.
+    /// </summary>
     public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Largest envelope, in bytes after base64 decoding. Default 262,144 (256 KiB).</summary>
@@ -95,7 +98,10 @@ public sealed class RelayOptions
         Positive(RateLimitBurst, nameof(RateLimitBurst));
         Positive(MaxFetchEnvelopes, nameof(MaxFetchEnvelopes));
         Positive(EnvelopeTimeToLive.Ticks, nameof(EnvelopeTimeToLive));
-        Positive(PurgeInterval.Ticks, nameof(PurgeInterval));
+        if (PurgeInterval != Timeout.InfiniteTimeSpan && (PurgeInterval < TimeSpan.FromSeconds(1) || PurgeInterval > TimeSpan.FromDays(1)))
+        {
+            throw new InvalidOperationException("RelayOptions.PurgeInterval must be 1 second to 1 day, or Timeout.InfiniteTimeSpan.");
+        }
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
             throw new InvalidOperationException("RelayOptions.DataDirectory must be set.");

@@ -28,6 +28,11 @@ internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFi
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.PurgeInterval == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(options.PurgeInterval, options.TimeProvider);
         try
         {

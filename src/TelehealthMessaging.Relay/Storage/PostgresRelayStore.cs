@@ -235,7 +235,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         // are assigned in commit order: a reader that has seen cursor N never later finds a new envelope below N.
         string[] recipients = envelopes.Select(e => e.Recipient.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var lastCursors = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, last_cursor FROM mailboxes WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE;", recipients))
+        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, last_cursor FROM mailboxes WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE;", (object)recipients))
         await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
