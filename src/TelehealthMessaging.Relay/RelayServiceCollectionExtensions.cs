@@ -44,14 +44,15 @@ public static class RelayServiceCollectionExtensions
         services.AddSingleton<RelayWebSocketSession>();
         if (options.StorageProvider == RelayStorageProvider.PostgreSql)
         {
-            services.AddSingleton(new PostgresRelayStore(options.PostgresConnectionString!));
+            // Factory registrations, so that the container owns (and disposes) the stores it creates.
+            services.AddSingleton(_ => new PostgresRelayStore(options.PostgresConnectionString!));
             services.AddSingleton<IRelayStore>(sp => sp.GetRequiredService<PostgresRelayStore>());
             services.AddSingleton<PostgresMailboxListener>();
             services.AddHostedService(sp => sp.GetRequiredService<PostgresMailboxListener>());
         }
         else
         {
-            services.AddSingleton<IRelayStore>(new SqliteRelayStore(options.SqlitePath));
+            services.AddSingleton<IRelayStore>(_ => new SqliteRelayStore(options.SqlitePath));
         }
 
         services.AddSingleton<RelayStoreInitializer>();

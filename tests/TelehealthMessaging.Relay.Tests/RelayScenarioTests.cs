@@ -186,14 +186,14 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target)
         TestDevice bob = await RegisteredAsync(client);
         byte[] data = bob.SealedEnvelope();
 
-        RelayResponse first = await client.SubmitAsync(alice, ("m1", bob, data));
+        RelayResponse first = await client.SubmitAsync(alice, ("m1", bob, data), ("m1", bob, data));
         RelayResponse retry = await client.SubmitAsync(alice, ("m1", bob, data), ("m1", bob, data));
         var (pending, _) = await client.FetchAsync(bob);
         await client.AcknowledgeAsync(bob, "m1");
         RelayResponse afterDelivery = await client.SubmitAsync(alice, ("m1", bob, data));
         var (afterAck, _) = await client.FetchAsync(bob);
 
-        Assert.Equal("stored", first.Json()["results"]![0]!["status"]!.GetValue<string>());
+        Assert.Equal(["stored", "duplicate"], first.Json()["results"]!.AsArray().Select(r => r!["status"]!.GetValue<string>()));
         Assert.All(retry.Json()["results"]!.AsArray(), r => Assert.Equal("duplicate", r!["status"]!.GetValue<string>()));
         Assert.Single(pending);
         Assert.Equal("duplicate", afterDelivery.Json()["results"]![0]!["status"]!.GetValue<string>());
@@ -444,6 +444,22 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target)
         var again = await resumed.ReceiveAsync(Timeout);
         Assert.Equal("late", again["id"]!.GetValue<string>());
         Assert.Equal(["late"], (await client.FetchAsync(bob)).Envelopes.Select(e => e.Id));
+    }
+
+    [SkippableFact]
+    public async Task An_unsigned_WebSocket_upgrade_is_refused()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync();
+        await using RelayServer _ = server;
+        TestDevice bob = await RegisteredAsync(client);
+        var uri = new UriBuilder(new Uri(server.BaseAddress, "/v1/ws")) { Scheme = "ws" }.Uri;
+
+        using var unsigned = new ClientWebSocket();
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => unsigned.ConnectAsync(uri, CancellationToken.None));
+        using ClientWebSocket signed = await client.ConnectAsync(bob);
+
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(WebSocketState.Open, signed.State);
     }
 
     [SkippableFact]

@@ -249,10 +249,10 @@ internal sealed class RelayApi(
             signal.Notify(recipient.Value);
         }
 
-        var results = envelopes.Select(e => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.Duplicates.Contains((e.Recipient, e.Id)) ? "duplicate" : "stored")).ToList();
+        var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            RelayLog.EnvelopesStored(logger, auth.Device!.DeviceId.Value, results.Count - outcome.Duplicates.Count, outcome.Duplicates.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            RelayLog.EnvelopesStored(logger, auth.Device!.DeviceId.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
         return Results.Json(new SubmitResponse(results), RelayJsonContext.Default.SubmitResponse);
@@ -559,7 +559,7 @@ internal sealed class RelayApi(
         string device = http.Request.Headers[RelayRequestSignature.DeviceHeader].ToString();
         if (logger.IsEnabled(LogLevel.Information))
         {
-            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), Identifier.IsValid(device) ? device : "-", StatusOf(auth.FailureCode), auth.FailureCode);
+            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), Identifier.IsValid(device) ? device : "-", auth.FailureStatus, auth.FailureCode);
         }
 
         return auth.Failure!;
@@ -577,13 +577,6 @@ internal sealed class RelayApi(
 
     // The route template, not the path: paths carry user and device ids that do not belong in every log line.
     private static string RouteOf(HttpContext http) => (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "-";
-
-    private static int StatusOf(string code) => code switch
-    {
-        "forbidden" => StatusCodes.Status403Forbidden,
-        "rate_limited" => StatusCodes.Status429TooManyRequests,
-        _ => StatusCodes.Status401Unauthorized,
-    };
 
     private static DeviceResponse ToResponse(RelayDevice device) =>
         new(device.UserId.Value, device.DeviceId.Value, device.IdentityKey, device.AgreementKey, device.AgreementKeySignature);

@@ -7,7 +7,7 @@ using TelehealthMessaging.Transport;
 namespace TelehealthMessaging.Relay.Api;
 
 /// <summary>The result of authenticating a request: the device, or the answer to send instead.</summary>
-internal readonly record struct RelayAuthentication(RelayDevice? Device, IResult? Failure, string FailureCode);
+internal readonly record struct RelayAuthentication(RelayDevice? Device, IResult? Failure, int FailureStatus, string FailureCode);
 
 /// <summary>
 /// Verifies the device signature of a request (see <see cref="RelayRequestSignature"/>), the clock skew and the nonce,
@@ -102,10 +102,15 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests from this device.", retryAfter: retryAfter), "rate_limited");
         }
 
-        return new RelayAuthentication(device, null, string.Empty);
+        return new RelayAuthentication(device, null, 0, string.Empty);
     }
 
     public void Dispose() => _rateLimiter.Dispose();
 
-    private static RelayAuthentication Fail(IResult result, string code) => new(null, result, code);
+    private static RelayAuthentication Fail(IResult result, string code) => new(null, result, code switch
+    {
+        "forbidden" => StatusCodes.Status403Forbidden,
+        "rate_limited" => StatusCodes.Status429TooManyRequests,
+        _ => StatusCodes.Status401Unauthorized,
+    }, code);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data.Common;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -41,7 +42,7 @@ internal sealed class RelayWebSocketSession(
         RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.Connect, null, null, ct).ConfigureAwait(false);
         if (auth.Failure is not null)
         {
-            RelayLog.Refused(logger, http.Request.Method, "/v1/ws", "-", StatusCodes.Status401Unauthorized, auth.FailureCode);
+            RelayLog.Refused(logger, http.Request.Method, "/v1/ws", "-", auth.FailureStatus, auth.FailureCode);
             return auth.Failure;
         }
 
@@ -93,6 +94,12 @@ internal sealed class RelayWebSocketSession(
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             reason = ex is OperationCanceledException ? "aborted" : "connection lost";
+        }
+        catch (DbException)
+        {
+            // The client reconnects with its cursor; nothing was acknowledged that was not deleted.
+            reason = "store unavailable";
+            await CloseAsync(socket, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -152,6 +159,11 @@ internal sealed class RelayWebSocketSession(
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             return ex is OperationCanceledException ? "server stopping" : "connection lost";
+        }
+        catch (DbException)
+        {
+            await CloseAsync(socket, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
+            return "store unavailable";
         }
         finally
         {

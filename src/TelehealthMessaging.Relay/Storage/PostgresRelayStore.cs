@@ -252,10 +252,11 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             }
         }
 
-        var duplicates = new HashSet<(DeviceId, MessageId)>();
+        var duplicates = new HashSet<int>();
         var fresh = new List<RelayEnvelope>();
-        foreach (RelayEnvelope envelope in envelopes)
+        for (int position = 0; position < envelopes.Count; position++)
         {
+            RelayEnvelope envelope = envelopes[position];
             bool known = await ScalarAsync<bool>(
                 connection,
                 transaction,
@@ -265,7 +266,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
                 envelope.Id.Value).ConfigureAwait(false);
             if (known || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
             {
-                duplicates.Add((envelope.Recipient, envelope.Id));
+                duplicates.Add(position);
             }
             else
             {

@@ -72,12 +72,15 @@ public enum EnvelopeBatchStatus
 
 /// <summary>The outcome of a batch submission.</summary>
 /// <param name="Status">The batch result.</param>
-/// <param name="Duplicates">Ids (with recipients) that were already pending or delivered and were not stored again.</param>
+/// <param name="DuplicatePositions">
+/// Positions in the batch of envelopes that were not stored because their (recipient, id) was already pending, was
+/// delivered within the time-to-live, or appeared earlier in the same batch.
+/// </param>
 /// <param name="FailedRecipient">The recipient that made the batch fail, when it failed.</param>
-public sealed record EnvelopeSubmissionOutcome(EnvelopeBatchStatus Status, IReadOnlySet<(DeviceId Recipient, MessageId Id)> Duplicates, DeviceId? FailedRecipient)
+public sealed record EnvelopeSubmissionOutcome(EnvelopeBatchStatus Status, IReadOnlySet<int> DuplicatePositions, DeviceId? FailedRecipient)
 {
     internal static EnvelopeSubmissionOutcome Failed(EnvelopeBatchStatus status, DeviceId recipient) =>
-        new(status, new HashSet<(DeviceId, MessageId)>(), recipient);
+        new(status, new HashSet<int>(), recipient);
 }
 
 /// <summary>What a purge deleted.</summary>

@@ -236,10 +236,11 @@ internal sealed class SqliteRelayStore : IRelayStore
     {
         await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var duplicates = new HashSet<(DeviceId, MessageId)>();
+        var duplicates = new HashSet<int>();
         var fresh = new List<RelayEnvelope>();
-        foreach (RelayEnvelope envelope in envelopes)
+        for (int position = 0; position < envelopes.Count; position++)
         {
+            RelayEnvelope envelope = envelopes[position];
             long known = await ScalarAsync<long>(
                 connection,
                 transaction,
@@ -250,7 +251,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             // Already stored, already delivered, or repeated inside this batch: store once.
             if (known > 0 || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
             {
-                duplicates.Add((envelope.Recipient, envelope.Id));
+                duplicates.Add(position);
             }
             else
             {
