@@ -552,10 +552,14 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target)
 
         RelayResponse tooLarge = await client.SendAsync(HttpMethod.Put, $"/v1/attachments/{tooLargeId}", alice, new byte[1001], contentType: "application/octet-stream");
         RelayResponse tampered = await client.SendAsync(HttpMethod.Put, $"/v1/attachments/{tamperedId}", alice, new byte[10], tamper: h => h with { Signature = Base64Url.Encode(new byte[64]) }, contentType: "application/octet-stream");
+        RelayResponse unsigned = await client.SendAsync(HttpMethod.Put, $"/v1/attachments/{tamperedId}", null, new byte[10], contentType: "application/octet-stream");
+        RelayResponse stale = await client.SendAsync(HttpMethod.Put, $"/v1/attachments/{tamperedId}", alice, new byte[10], signedAt: Clock.GetUtcNow().AddMinutes(-10), contentType: "application/octet-stream");
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.Status);
         Assert.Equal("too_large", tooLarge.ProblemCode());
-        Assert.Equal(HttpStatusCode.Unauthorized, tampered.Status);
+        Assert.Equal("bad_signature", tampered.ProblemCode());
+        Assert.Equal("missing_signature", unsigned.ProblemCode());
+        Assert.Equal("stale_request", stale.ProblemCode());
         Assert.Equal(HttpStatusCode.NotFound, (await client.SendAsync(HttpMethod.Get, $"/v1/attachments/{tooLargeId}", alice)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await client.SendAsync(HttpMethod.Get, $"/v1/attachments/{tamperedId}", alice)).Status);
         string blobFolder = server.Services.GetRequiredService<RelayOptions>().ResolvedBlobDirectory;

@@ -335,6 +335,12 @@ internal sealed class RelayApi(
             sizeFeature.MaxRequestBodySize = null;
         }
 
+        RelayAuthentication precheck = await authenticator.PrecheckAsync(http, ct).ConfigureAwait(false);
+        if (precheck.Failure is not null)
+        {
+            return Refused(http, precheck);
+        }
+
         if (await store.BlobExistsAsync(blobId, options.TimeProvider.GetUtcNow(), ct).ConfigureAwait(false))
         {
             return RelayProblem.Create(StatusCodes.Status409Conflict, "blob_exists", "An attachment with this id exists; blobs are write-once.");

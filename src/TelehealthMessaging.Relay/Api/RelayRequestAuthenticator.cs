@@ -42,6 +42,32 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         }));
     }
 
+    /// <summary>
+    /// The checks that need no body: well-formed headers, timestamp within the skew, registered device. Attachment
+    /// uploads run these before streaming, so that unsigned or stale requests cannot make the relay write large
+    /// temporary files; the full check follows once the body digest is known.
+    /// </summary>
+    public async Task<RelayAuthentication> PrecheckAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        IHeaderDictionary headers = http.Request.Headers;
+        string? deviceText = headers[RelayRequestSignature.DeviceHeader];
+        if (!Identifier.IsValid(deviceText) || !RelayRequestSignature.TryParseTimestamp(headers[RelayRequestSignature.TimestampHeader], out long timestamp)
+            || !RelayRequestSignature.IsWellFormedNonce(headers[RelayRequestSignature.NonceHeader]) || !Base64Url.TryDecode(headers[RelayRequestSignature.SignatureHeader], out _))
+        {
+            return Fail(RelayProblem.Unauthorized("missing_signature", "The request is not signed: the X-Telehealth-Device, -Timestamp, -Nonce and -Signature headers are required."), "missing_signature");
+        }
+
+        if (Math.Abs(_options.TimeProvider.GetUtcNow().ToUnixTimeSeconds() - timestamp) > (long)RelayRequestSignature.MaxClockSkew.TotalSeconds)
+        {
+            return Fail(RelayProblem.Unauthorized("stale_request", "The request timestamp is more than 5 minutes from the relay's clock."), "stale_request");
+        }
+
+        RelayDevice? device = await _store.GetDeviceAsync(new DeviceId(deviceText), cancellationToken).ConfigureAwait(false);
+        return device is null
+            ? Fail(RelayProblem.Unauthorized("unknown_device", "The signing device is not registered."), "unknown_device")
+            : new RelayAuthentication(device, null, 0, string.Empty);
+    }
+
     /// <summary>Authenticates a request whose body has the given digest.</summary>
     /// <param name="http">The request.</param>
     /// <param name="bodyDigestHex">Lower-case hex SHA-256 of the body as received.</param>
