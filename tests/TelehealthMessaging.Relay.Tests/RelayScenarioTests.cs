@@ -13,9 +13,11 @@ namespace TelehealthMessaging.Relay.Tests;
 /// Scenarios that run unchanged against every store (see <see cref="SqliteRelayTests"/> and <see cref="PostgresRelayTests"/>),
 /// each on a real relay listening on 127.0.0.1.
 /// </summary>
-public abstract class RelayScenarioTests(IRelayStoreTarget target)
+public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
 {
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly List<RelayTestClient> _clients = [];
 
     protected FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
@@ -32,7 +34,19 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target)
                 configure?.Invoke(o);
             },
             services);
-        return (server, new RelayTestClient(server.BaseAddress, Clock));
+        var client = new RelayTestClient(server.BaseAddress, Clock);
+        _clients.Add(client);
+        return (server, client);
+    }
+
+    public void Dispose()
+    {
+        foreach (RelayTestClient client in _clients)
+        {
+            client.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
     }
 
     private protected static async Task<TestDevice> RegisteredAsync(RelayTestClient client, UserId? user = null)
