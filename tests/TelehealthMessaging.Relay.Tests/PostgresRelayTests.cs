@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using TelehealthMessaging.Relay.Delivery;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 
@@ -30,6 +31,40 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
         Assert.Equal(HttpStatusCode.OK, submitted.Status);
         Assert.Equal("cross", frame["id"]!.GetValue<string>());
         Assert.Equal(envelope, Convert.FromBase64String(frame["data"]!.GetValue<string>()));
+    }
+
+    [SkippableFact]
+    public async Task Delivery_across_instances_resumes_after_the_listening_connection_is_killed()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        (RelayServer one, RelayTestClient clientOne) = await StartAsync(store: store);
+        await using RelayServer _ = one;
+        (RelayServer two, RelayTestClient clientTwo) = await StartAsync(store: store);
+        await using RelayServer __ = two;
+        PostgresMailboxListener listener = two.Services.GetRequiredService<PostgresMailboxListener>();
+        await listener.Listening.WaitAsync(Timeout);
+        TestDevice alice = await RegisteredAsync(clientOne);
+        TestDevice bob = await RegisteredAsync(clientTwo);
+        using ClientWebSocket socket = await clientTwo.ConnectAsync(bob);
+
+        // Kill every LISTEN backend of this database, as a failover or an idle-connection reaper would.
+        var options = new RelayOptions();
+        store(options);
+        await using (var connection = new NpgsqlConnection(options.PostgresConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%';", connection);
+            Assert.True((long)(await kill.ExecuteScalarAsync())! >= 1);
+        }
+
+        // The listener notices, backs off on the relay's clock, and listens again once the clock moves on.
+        await WaitUntilAsync(() => Task.FromResult(two.Logs.Lines.Any(l => l.Contains("lost its PostgreSQL connection", StringComparison.Ordinal))));
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        await listener.Listening.WaitAsync(Timeout);
+        await clientOne.SubmitAsync(alice, ("after-failover", bob, bob.SealedEnvelope()));
+        var frame = await socket.ReceiveAsync(Timeout);
+
+        Assert.Equal("after-failover", frame["id"]!.GetValue<string>());
     }
 
     [SkippableFact]

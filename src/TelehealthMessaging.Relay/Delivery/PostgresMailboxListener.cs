@@ -12,9 +12,9 @@ namespace TelehealthMessaging.Relay.Delivery;
 /// </summary>
 internal sealed partial class PostgresMailboxListener(PostgresRelayStore store, MailboxSignal signal, RelayOptions options, ILogger<PostgresMailboxListener> logger) : BackgroundService
 {
-    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes once the first LISTEN is in place (tests wait on it before sending).</summary>
+    /// <summary>Completes while a LISTEN is in place; replaced by a pending task when the connection is lost (tests wait on it).</summary>
     public Task Listening => _listening.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,6 +45,11 @@ internal sealed partial class PostgresMailboxListener(PostgresRelayStore store, 
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
             {
+                if (_listening.Task.IsCompleted)
+                {
+                    _listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
                 LogListenerFailed(logger, backoff.TotalMilliseconds, ex.GetType().Name);
                 await Task.Delay(backoff, options.TimeProvider, stoppingToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
