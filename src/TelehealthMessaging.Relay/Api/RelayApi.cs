@@ -1,0 +1,587 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.Features;
+using TelehealthMessaging.Crypto;
+using TelehealthMessaging.Relay.Attachments;
+using TelehealthMessaging.Relay.Delivery;
+using TelehealthMessaging.Relay.Storage;
+using TelehealthMessaging.Transport;
+
+namespace TelehealthMessaging.Relay.Api;
+
+/// <summary>The /v1 request handlers. Each reads a bounded body, authenticates, validates, then touches the store.</summary>
+internal sealed class RelayApi(
+    IRelayStore store,
+    RelayRequestAuthenticator authenticator,
+    AttachmentFiles attachments,
+    MailboxSignal signal,
+    RelayOptions options,
+    ILogger<RelayApi> logger)
+{
+    public async Task<IResult> RegisterDeviceAsync(HttpContext http)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        if (!TryParse(body!, RelayJsonContext.Default.RegisterDeviceRequest, out RegisterDeviceRequest? request, out failure))
+        {
+            return failure!;
+        }
+
+        if (!Identifier.IsValid(request!.UserId) || !Identifier.IsValid(request.DeviceId))
+        {
+            return RelayProblem.BadRequest("invalid_field", "userId and deviceId must be 1 to 64 characters of A-Z a-z 0-9 - .");
+        }
+
+        if (request.IdentityKey is not { Length: Ed25519.PublicKeySize } || request.AgreementKey is not { Length: X25519PrivateKey.PublicKeySize }
+            || request.AgreementKeySignature is not { Length: Ed25519.SignatureSize })
+        {
+            return RelayProblem.BadRequest("invalid_field", "identityKey and agreementKey must be 32 bytes and agreementKeySignature 64 bytes.");
+        }
+
+        if (!Ed25519.Verify(request.IdentityKey, request.AgreementKey, request.AgreementKeySignature))
+        {
+            return RelayProblem.BadRequest("invalid_key_binding", "agreementKeySignature is not the identity key's signature over agreementKey.");
+        }
+
+        var device = new RelayDevice(new UserId(request.UserId), new DeviceId(request.DeviceId), request.IdentityKey, request.AgreementKey, request.AgreementKeySignature);
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.RegisterDevice, null, device, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        DeviceRegistrationOutcome outcome = await store.RegisterDeviceAsync(device, ct).ConfigureAwait(false);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            RelayLog.DeviceRegistered(logger, device.DeviceId.Value, outcome.ToString());
+        }
+
+        return outcome switch
+        {
+            DeviceRegistrationOutcome.Created => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse, statusCode: StatusCodes.Status201Created),
+            DeviceRegistrationOutcome.AlreadyRegistered => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse),
+            _ => RelayProblem.Create(StatusCodes.Status409Conflict, "device_conflict", "The device id is registered with other keys or to another user."),
+        };
+    }
+
+    public async Task<IResult> UploadPrekeysAsync(HttpContext http, string deviceId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.UploadPrekeys, null, null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!string.Equals(deviceId, auth.Device!.DeviceId.Value, StringComparison.Ordinal))
+        {
+            return Forbidden(http, auth.Device, "A device can upload only its own prekeys.");
+        }
+
+        if (!TryParse(body!, RelayJsonContext.Default.PrekeyUploadRequest, out PrekeyUploadRequest? request, out failure))
+        {
+            return failure!;
+        }
+
+        if (!TryConvertPrekeys(request!.OneTimePrekeys, "oneTimePrekeys", out List<RelayOneTimePrekey>? oneTime, out failure)
+            || !TryConvertPrekeys(request.OneTimeKemPrekeys, "oneTimeKemPrekeys", out List<RelayOneTimePrekey>? kem, out failure))
+        {
+            return failure!;
+        }
+
+        if (request.SignedPrekey is { } signed && (signed.Length == 0 || signed.Length > options.MaxPrekeyBytes)
+            || request.LastResortKemPrekey is { } lastResort && (lastResort.Length == 0 || lastResort.Length > options.MaxPrekeyBytes))
+        {
+            return RelayProblem.BadRequest("invalid_field", "signedPrekey and lastResortKemPrekey must be 1 to MaxPrekeyBytes bytes.");
+        }
+
+        await store.StorePrekeysAsync(auth.Device.DeviceId, new RelayPrekeyUpload(request.SignedPrekey, request.LastResortKemPrekey, oneTime!, kem!), ct).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    public async Task<IResult> ListDevicesAsync(HttpContext http, string userId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        if (!Identifier.IsValid(userId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The user id in the path is not valid.");
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.ListDevices, new UserId(userId), null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        IReadOnlyList<RelayDevice> devices = await store.ListDevicesAsync(new UserId(userId), ct).ConfigureAwait(false);
+        return Results.Json(new DeviceListResponse(devices.Select(ToResponse).ToList()), RelayJsonContext.Default.DeviceListResponse);
+    }
+
+    public async Task<IResult> ClaimBundleAsync(HttpContext http, string userId, string deviceId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        if (!Identifier.IsValid(userId) || !Identifier.IsValid(deviceId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The user or device id in the path is not valid.");
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.ClaimPrekeyBundle, new UserId(userId), null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        RelayPrekeyBundle? bundle = await store.ClaimPrekeyBundleAsync(new UserId(userId), new DeviceId(deviceId), ct).ConfigureAwait(false);
+        if (bundle is null)
+        {
+            return RelayProblem.Create(StatusCodes.Status404NotFound, "bundle_not_found", "The user has no such device, or it has not uploaded its prekeys.");
+        }
+
+        RelayLog.BundleClaimed(logger, auth.Device!.DeviceId.Value, deviceId, bundle.OneTimePrekey is not null, bundle.KemPrekeyIsLastResort);
+        return Results.Json(
+            new PrekeyBundleResponse(
+                ToResponse(bundle.Device),
+                bundle.SignedPrekey,
+                bundle.OneTimePrekey is { } oneTime ? new OneTimePrekeyMessage { KeyId = oneTime.KeyId, Key = oneTime.Key } : null,
+                new OneTimePrekeyMessage { KeyId = bundle.KemPrekey.KeyId, Key = bundle.KemPrekey.Key },
+                bundle.KemPrekeyIsLastResort),
+            RelayJsonContext.Default.PrekeyBundleResponse);
+    }
+
+    public async Task<IResult> SubmitEnvelopesAsync(HttpContext http)
+    {
+        CancellationToken ct = http.RequestAborted;
+        long started = Stopwatch.GetTimestamp();
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.SubmitEnvelopes, null, null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!TryParse(body!, RelayJsonContext.Default.SubmitRequest, out SubmitRequest? request, out failure))
+        {
+            return failure!;
+        }
+
+        if (request!.Envelopes is not { Count: > 0 } submitted)
+        {
+            return RelayProblem.BadRequest("invalid_field", "envelopes must hold at least one envelope.");
+        }
+
+        if (submitted.Count > options.MaxBatchEnvelopes)
+        {
+            return RelayProblem.TooLarge("The batch holds too many envelopes.", $"At most {options.MaxBatchEnvelopes.ToString(CultureInfo.InvariantCulture)} envelopes per request.");
+        }
+
+        var envelopes = new List<RelayEnvelope>(submitted.Count);
+        for (int i = 0; i < submitted.Count; i++)
+        {
+            SubmitEnvelope? item = submitted[i];
+            string field = $"envelopes[{i.ToString(CultureInfo.InvariantCulture)}]";
+            if (item is null || !Identifier.IsValid(item.Id) || !Identifier.IsValid(item.RecipientDeviceId) || item.Data is null)
+            {
+                return RelayProblem.BadRequest("invalid_field", $"{field} needs a valid id, recipientDeviceId and data.");
+            }
+
+            if (item.Data.Length > options.MaxEnvelopeBytes)
+            {
+                return RelayProblem.TooLarge("An envelope is too large.", $"{field} exceeds {options.MaxEnvelopeBytes.ToString(CultureInfo.InvariantCulture)} bytes.");
+            }
+
+            if (!SealedEnvelopeHeader.TryParse(item.Data, out SealedEnvelopeHeader header, out SealedEnvelopeHeaderError error))
+            {
+                return RelayProblem.BadRequest(
+                    error == SealedEnvelopeHeaderError.UnknownVersion ? "unknown_envelope_version" : "invalid_envelope",
+                    "An envelope is not a well-formed sealed envelope.",
+                    $"{field}: {error}.");
+            }
+
+            if (!string.Equals(header.Recipient.Value, item.RecipientDeviceId, StringComparison.Ordinal))
+            {
+                return RelayProblem.BadRequest("recipient_mismatch", "An envelope's sealed header names another recipient.", $"{field}.");
+            }
+
+            envelopes.Add(new RelayEnvelope(new MessageId(item.Id), header.Recipient, item.Data));
+        }
+
+        DateTimeOffset now = options.TimeProvider.GetUtcNow();
+        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, ct).ConfigureAwait(false);
+        switch (outcome.Status)
+        {
+            case EnvelopeBatchStatus.UnknownRecipient:
+                return RelayProblem.Create(StatusCodes.Status404NotFound, "unknown_recipient", "A recipient device is not registered; nothing was stored.", outcome.FailedRecipient?.Value);
+            case EnvelopeBatchStatus.MailboxFull:
+                // The recipient must drain its mailbox first; a minute is a polite first retry interval.
+                return RelayProblem.Create(StatusCodes.Status429TooManyRequests, "mailbox_full", "A recipient's mailbox is full; nothing was stored.", outcome.FailedRecipient?.Value, TimeSpan.FromSeconds(60));
+        }
+
+        foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
+        {
+            signal.Notify(recipient.Value);
+        }
+
+        var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            RelayLog.EnvelopesStored(logger, auth.Device!.DeviceId.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return Results.Json(new SubmitResponse(results), RelayJsonContext.Default.SubmitResponse);
+    }
+
+    public async Task<IResult> FetchEnvelopesAsync(HttpContext http)
+    {
+        CancellationToken ct = http.RequestAborted;
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.FetchEnvelopes, null, null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!TryParseCursor(http.Request.Query["after"], out long after))
+        {
+            return RelayProblem.BadRequest("invalid_query", "after must be a cursor returned by the relay.");
+        }
+
+        int limit = options.MaxFetchEnvelopes;
+        string? limitText = http.Request.Query["limit"];
+        if (limitText is not null && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > options.MaxFetchEnvelopes))
+        {
+            return RelayProblem.BadRequest("invalid_query", $"limit must be 1 to {options.MaxFetchEnvelopes.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        IReadOnlyList<RelayPendingEnvelope> pending = await store.FetchEnvelopesAsync(auth.Device!.DeviceId, after, limit, options.TimeProvider.GetUtcNow(), ct).ConfigureAwait(false);
+        long last = pending.Count > 0 ? pending[^1].Cursor : after;
+        return Results.Json(
+            new FetchResponse(pending.Select(ToMessage).ToList(), last.ToString(CultureInfo.InvariantCulture)),
+            RelayJsonContext.Default.FetchResponse);
+    }
+
+    public async Task<IResult> AcknowledgeAsync(HttpContext http)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.AcknowledgeEnvelopes, null, null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!TryParse(body!, RelayJsonContext.Default.AcknowledgeRequest, out AcknowledgeRequest? request, out failure))
+        {
+            return failure!;
+        }
+
+        if (!TryConvertIds(request!.Ids, out List<MessageId>? ids))
+        {
+            return RelayProblem.BadRequest("invalid_field", $"ids must hold 1 to {options.MaxFetchEnvelopes.ToString(CultureInfo.InvariantCulture)} valid message ids.");
+        }
+
+        int deleted = await AcknowledgeAsync(auth.Device!.DeviceId, ids!, ct).ConfigureAwait(false);
+        return Results.Json(new AcknowledgeResponse(deleted), RelayJsonContext.Default.AcknowledgeResponse);
+    }
+
+    public async Task<IResult> UploadAttachmentAsync(HttpContext http, string blobId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        long started = Stopwatch.GetTimestamp();
+        if (!AttachmentFiles.IsValidBlobId(blobId))
+        {
+            return RelayProblem.BadRequest("invalid_blob_id", "A blob id is 16 to 64 characters of A-Z a-z 0-9 _ -.");
+        }
+
+        if (http.Request.ContentLength > options.MaxBlobBytes)
+        {
+            return RelayProblem.TooLarge("The attachment is too large.");
+        }
+
+        // The blob limit is ours to enforce (and may exceed Kestrel's default); lift the server's own cap for this request.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        RelayAuthentication precheck = await authenticator.PrecheckAsync(http, ct).ConfigureAwait(false);
+        if (precheck.Failure is not null)
+        {
+            return Refused(http, precheck);
+        }
+
+        if (await store.BlobExistsAsync(blobId, options.TimeProvider.GetUtcNow(), ct).ConfigureAwait(false))
+        {
+            return RelayProblem.Create(StatusCodes.Status409Conflict, "blob_exists", "An attachment with this id exists; blobs are write-once.");
+        }
+
+        // Stream to a temporary file while hashing; nothing becomes visible until the signature over the digest verifies.
+        string temporaryPath;
+        long size = 0;
+        string digest;
+        FileStream temporary = attachments.CreateTemporary();
+        temporaryPath = temporary.Name;
+        bool committed = false;
+        try
+        {
+            await using (temporary.ConfigureAwait(false))
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(81920);
+                try
+                {
+                    int read;
+                    while ((read = await http.Request.Body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                    {
+                        size += read;
+                        if (size > options.MaxBlobBytes)
+                        {
+                            return RelayProblem.TooLarge("The attachment is too large.");
+                        }
+
+                        hash.AppendData(buffer, 0, read);
+                        await temporary.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                digest = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+                await temporary.FlushAsync(ct).ConfigureAwait(false);
+            }
+
+            RelayAuthentication auth = await authenticator.AuthenticateAsync(http, digest, RelayOperation.UploadAttachment, null, null, ct).ConfigureAwait(false);
+            if (auth.Failure is not null)
+            {
+                return Refused(http, auth);
+            }
+
+            if (size == 0)
+            {
+                return RelayProblem.BadRequest("invalid_body", "An attachment cannot be empty.");
+            }
+
+            if (!attachments.TryCommit(temporaryPath, blobId))
+            {
+                return RelayProblem.Create(StatusCodes.Status409Conflict, "blob_exists", "An attachment with this id exists; blobs are write-once.");
+            }
+
+            committed = true;
+            if (!await store.TryAddBlobAsync(blobId, size, options.TimeProvider.GetUtcNow() + options.EnvelopeTimeToLive, ct).ConfigureAwait(false))
+            {
+                return RelayProblem.Create(StatusCodes.Status409Conflict, "blob_exists", "An attachment with this id exists; blobs are write-once.");
+            }
+
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                RelayLog.AttachmentStored(logger, blobId, size, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            return Results.Created((string?)null, value: null);
+        }
+        finally
+        {
+            if (!committed)
+            {
+                AttachmentFiles.DeleteTemporary(temporaryPath);
+            }
+        }
+    }
+
+    public async Task<IResult> DownloadAttachmentAsync(HttpContext http, string blobId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        if (!AttachmentFiles.IsValidBlobId(blobId))
+        {
+            return RelayProblem.BadRequest("invalid_blob_id", "A blob id is 16 to 64 characters of A-Z a-z 0-9 _ -.");
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.DownloadAttachment, null, null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        string path = attachments.PathOf(blobId);
+        if (!await store.BlobExistsAsync(blobId, options.TimeProvider.GetUtcNow(), ct).ConfigureAwait(false) || !File.Exists(path))
+        {
+            return RelayProblem.Create(StatusCodes.Status404NotFound, "blob_not_found", "No attachment with this id.");
+        }
+
+        return Results.File(path, "application/octet-stream");
+    }
+
+    public static IResult UnknownRoute() =>
+        RelayProblem.Create(StatusCodes.Status404NotFound, "unknown_route", "No such relay endpoint; this relay serves API version v1.");
+
+    internal async Task<int> AcknowledgeAsync(DeviceId device, List<MessageId> ids, CancellationToken ct)
+    {
+        int deleted = await store.AcknowledgeEnvelopesAsync(device, ids, options.TimeProvider.GetUtcNow() + options.EnvelopeTimeToLive, ct).ConfigureAwait(false);
+        RelayLog.EnvelopesAcknowledged(logger, device.Value, deleted, ids.Count);
+        return deleted;
+    }
+
+    internal bool TryConvertIds(List<string>? texts, out List<MessageId>? ids)
+    {
+        ids = null;
+        if (texts is not { Count: > 0 } || texts.Count > options.MaxFetchEnvelopes || !texts.TrueForAll(Identifier.IsValid))
+        {
+            return false;
+        }
+
+        ids = texts.ConvertAll(t => new MessageId(t));
+        return true;
+    }
+
+    internal static PendingEnvelopeMessage ToMessage(RelayPendingEnvelope envelope) =>
+        new(envelope.Cursor.ToString(CultureInfo.InvariantCulture), envelope.Id.Value, envelope.Data);
+
+    internal static bool TryParseCursor(string? text, out long cursor)
+    {
+        cursor = 0;
+        return text is null || (text.Length <= 19 && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out cursor));
+    }
+
+    internal static bool TryParse<T>(byte[] body, JsonTypeInfo<T> typeInfo, out T? value, out IResult? failure)
+        where T : class
+    {
+        value = null;
+        failure = null;
+        try
+        {
+            value = JsonSerializer.Deserialize(body, typeInfo);
+        }
+        catch (JsonException ex)
+        {
+            // The path names the field; the message never echoes content.
+            failure = RelayProblem.BadRequest("invalid_json", "The request body is not valid JSON of the expected shape.", ex.Path is { Length: > 1 } path ? $"At {path}." : null);
+            return false;
+        }
+
+        if (value is null)
+        {
+            failure = RelayProblem.BadRequest("invalid_json", "The request body is not valid JSON of the expected shape.");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static async Task<(byte[]? Body, IResult? Failure)> ReadBodyAsync(HttpContext http, int maxBytes, CancellationToken ct)
+    {
+        if (http.Request.ContentLength > maxBytes)
+        {
+            return (null, RelayProblem.TooLarge("The request body is too large.", $"At most {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes."));
+        }
+
+        using var buffer = new MemoryStream();
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > maxBytes)
+                {
+                    return (null, RelayProblem.TooLarge("The request body is too large.", $"At most {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes."));
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+
+        return (buffer.ToArray(), null);
+    }
+
+    private bool TryConvertPrekeys(List<OneTimePrekeyMessage>? messages, string field, out List<RelayOneTimePrekey>? keys, out IResult? failure)
+    {
+        keys = [];
+        failure = null;
+        if (messages is null)
+        {
+            return true;
+        }
+
+        if (messages.Count > options.MaxPrekeysPerUpload)
+        {
+            failure = RelayProblem.TooLarge($"{field} holds too many keys.", $"At most {options.MaxPrekeysPerUpload.ToString(CultureInfo.InvariantCulture)}.");
+            return false;
+        }
+
+        var seen = new HashSet<long>();
+        foreach (OneTimePrekeyMessage? message in messages)
+        {
+            if (message is not { KeyId: >= 0 and <= uint.MaxValue, Key.Length: > 0 } || message.Key.Length > options.MaxPrekeyBytes || !seen.Add(message.KeyId.Value))
+            {
+                failure = RelayProblem.BadRequest("invalid_field", $"Each of {field} needs a distinct keyId (0 to 4294967295) and a key of 1 to MaxPrekeyBytes bytes.");
+                return false;
+            }
+
+            keys.Add(new RelayOneTimePrekey(message.KeyId.Value, message.Key));
+        }
+
+        return true;
+    }
+
+    private IResult Refused(HttpContext http, RelayAuthentication auth)
+    {
+        string device = http.Request.Headers[RelayRequestSignature.DeviceHeader].ToString();
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), Identifier.IsValid(device) ? device : "-", auth.FailureStatus, auth.FailureCode);
+        }
+
+        return auth.Failure!;
+    }
+
+    private IResult Forbidden(HttpContext http, RelayDevice device, string title)
+    {
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), device.DeviceId.Value, StatusCodes.Status403Forbidden, "not_own_mailbox");
+        }
+
+        return RelayProblem.Create(StatusCodes.Status403Forbidden, "not_own_mailbox", title);
+    }
+
+    // The route template, not the path: paths carry user and device ids that do not belong in every log line.
+    private static string RouteOf(HttpContext http) => (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "-";
+
+    private static DeviceResponse ToResponse(RelayDevice device) =>
+        new(device.UserId.Value, device.DeviceId.Value, device.IdentityKey, device.AgreementKey, device.AgreementKeySignature);
+}

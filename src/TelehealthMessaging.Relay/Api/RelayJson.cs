@@ -1,0 +1,106 @@
+using System.Text.Json.Serialization;
+
+namespace TelehealthMessaging.Relay.Api;
+
+// Wire shapes of the /v1 API. Binary values are standard base64 strings (what System.Text.Json writes for byte[]).
+// Requests refuse unknown members, so a misspelt field is a 400 rather than silently ignored.
+
+internal sealed class RegisterDeviceRequest
+{
+    public string? UserId { get; set; }
+
+    public string? DeviceId { get; set; }
+
+    public byte[]? IdentityKey { get; set; }
+
+    public byte[]? AgreementKey { get; set; }
+
+    public byte[]? AgreementKeySignature { get; set; }
+}
+
+internal sealed record DeviceResponse(string UserId, string DeviceId, byte[] IdentityKey, byte[] AgreementKey, byte[] AgreementKeySignature);
+
+internal sealed record DeviceListResponse(IReadOnlyList<DeviceResponse> Devices);
+
+internal sealed class OneTimePrekeyMessage
+{
+    public long? KeyId { get; set; }
+
+    public byte[]? Key { get; set; }
+}
+
+internal sealed class PrekeyUploadRequest
+{
+    public byte[]? SignedPrekey { get; set; }
+
+    public byte[]? LastResortKemPrekey { get; set; }
+
+    public List<OneTimePrekeyMessage>? OneTimePrekeys { get; set; }
+
+    public List<OneTimePrekeyMessage>? OneTimeKemPrekeys { get; set; }
+}
+
+internal sealed record PrekeyBundleResponse(DeviceResponse Device, byte[] SignedPrekey, OneTimePrekeyMessage? OneTimePrekey, OneTimePrekeyMessage KemPrekey, bool KemPrekeyIsLastResort);
+
+internal sealed class SubmitEnvelope
+{
+    public string? Id { get; set; }
+
+    public string? RecipientDeviceId { get; set; }
+
+    public byte[]? Data { get; set; }
+}
+
+internal sealed class SubmitRequest
+{
+    public List<SubmitEnvelope>? Envelopes { get; set; }
+}
+
+internal sealed record SubmitResult(string Id, string RecipientDeviceId, string Status);
+
+internal sealed record SubmitResponse(IReadOnlyList<SubmitResult> Results);
+
+internal sealed record PendingEnvelopeMessage(string Cursor, string Id, byte[] Data);
+
+internal sealed record FetchResponse(IReadOnlyList<PendingEnvelopeMessage> Envelopes, string Cursor);
+
+internal sealed class AcknowledgeRequest
+{
+    public List<string>? Ids { get; set; }
+}
+
+internal sealed record AcknowledgeResponse(int Deleted);
+
+/// <summary>Server → client WebSocket frame: <c>{"type":"envelope","cursor","id","data"}</c>.</summary>
+internal sealed record PushFrame(string Type, string Cursor, string Id, byte[] Data);
+
+/// <summary>Client → server WebSocket frame: <c>{"type":"ack","ids":[…]}</c>.</summary>
+internal sealed class ClientFrame
+{
+    public string? Type { get; set; }
+
+    public List<string>? Ids { get; set; }
+}
+
+internal sealed record HealthResponse(string Status);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    AllowDuplicateProperties = false,
+    MaxDepth = 16)]
+[JsonSerializable(typeof(RegisterDeviceRequest))]
+[JsonSerializable(typeof(DeviceResponse))]
+[JsonSerializable(typeof(DeviceListResponse))]
+[JsonSerializable(typeof(PrekeyUploadRequest))]
+[JsonSerializable(typeof(PrekeyBundleResponse))]
+[JsonSerializable(typeof(SubmitRequest))]
+[JsonSerializable(typeof(SubmitResponse))]
+[JsonSerializable(typeof(FetchResponse))]
+[JsonSerializable(typeof(AcknowledgeRequest))]
+[JsonSerializable(typeof(AcknowledgeResponse))]
+[JsonSerializable(typeof(PushFrame))]
+[JsonSerializable(typeof(ClientFrame))]
+[JsonSerializable(typeof(HealthResponse))]
+internal sealed partial class RelayJsonContext : JsonSerializerContext;

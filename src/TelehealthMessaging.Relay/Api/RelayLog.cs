@@ -1,0 +1,29 @@
+namespace TelehealthMessaging.Relay.Api;
+
+/// <summary>Relay log lines: ids, sizes, counts, codes and timings only (envelopes are ciphertext, but not even that is logged).</summary>
+internal static partial class RelayLog
+{
+    [LoggerMessage(EventId = 4300, Level = LogLevel.Information, Message = "Relay refused {Method} {Route} from device {DeviceId}: {Status} {Code}")]
+    public static partial void Refused(ILogger logger, string method, string route, string deviceId, int status, string code);
+
+    [LoggerMessage(EventId = 4301, Level = LogLevel.Information, Message = "Device {DeviceId} registered ({Outcome})")]
+    public static partial void DeviceRegistered(ILogger logger, string deviceId, string outcome);
+
+    [LoggerMessage(EventId = 4302, Level = LogLevel.Debug, Message = "Device {DeviceId} stored {Stored} envelopes ({Duplicates} duplicates, {Bytes} bytes) in {ElapsedMs} ms")]
+    public static partial void EnvelopesStored(ILogger logger, string deviceId, int stored, int duplicates, long bytes, double elapsedMs);
+
+    [LoggerMessage(EventId = 4303, Level = LogLevel.Debug, Message = "Device {DeviceId} acknowledged {Deleted} of {Requested} envelopes")]
+    public static partial void EnvelopesAcknowledged(ILogger logger, string deviceId, int deleted, int requested);
+
+    [LoggerMessage(EventId = 4304, Level = LogLevel.Debug, Message = "Device {DeviceId} claimed a bundle of {TargetDeviceId} (one-time prekey: {HadOneTime}, last-resort KEM: {LastResort})")]
+    public static partial void BundleClaimed(ILogger logger, string deviceId, string targetDeviceId, bool hadOneTime, bool lastResort);
+
+    [LoggerMessage(EventId = 4305, Level = LogLevel.Debug, Message = "Attachment {BlobId} stored ({Bytes} bytes) in {ElapsedMs} ms")]
+    public static partial void AttachmentStored(ILogger logger, string blobId, long bytes, double elapsedMs);
+
+    [LoggerMessage(EventId = 4306, Level = LogLevel.Information, Message = "WebSocket for device {DeviceId} opened after cursor {Cursor}")]
+    public static partial void WebSocketOpened(ILogger logger, string deviceId, long cursor);
+
+    [LoggerMessage(EventId = 4307, Level = LogLevel.Information, Message = "WebSocket for device {DeviceId} closed after {Pushed} pushed envelopes and {Acknowledged} acknowledgements ({Reason})")]
+    public static partial void WebSocketClosed(ILogger logger, string deviceId, int pushed, int acknowledged, string reason);
+}

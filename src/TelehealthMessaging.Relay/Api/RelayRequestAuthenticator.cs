@@ -1,0 +1,141 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.Features;
+using TelehealthMessaging.Relay.Storage;
+using TelehealthMessaging.Transport;
+
+namespace TelehealthMessaging.Relay.Api;
+
+/// <summary>The result of authenticating a request: the device, or the answer to send instead.</summary>
+internal readonly record struct RelayAuthentication(RelayDevice? Device, IResult? Failure, int FailureStatus, string FailureCode);
+
+/// <summary>
+/// Verifies the device signature of a request (see <see cref="RelayRequestSignature"/>), the clock skew and the nonce,
+/// then asks the host's <see cref="IRelayAuthorizer"/>, then takes a token from the device's rate-limit bucket.
+/// </summary>
+/// <remarks>
+/// Rate limiting runs here rather than as ASP.NET Core middleware because the partition key must be a device id
+/// whose signature has been checked: partitioning by an unverified header would let anyone drain another device's budget.
+/// </remarks>
+internal sealed class RelayRequestAuthenticator : IDisposable
+{
+    // Nonces outlive the acceptance window slightly so that a clock step cannot reopen it.
+    private static readonly TimeSpan NonceMargin = TimeSpan.FromMinutes(1);
+
+    private readonly IRelayStore _store;
+    private readonly IRelayAuthorizer _authorizer;
+    private readonly RelayOptions _options;
+    private readonly PartitionedRateLimiter<string> _rateLimiter;
+
+    public RelayRequestAuthenticator(IRelayStore store, IRelayAuthorizer authorizer, RelayOptions options)
+    {
+        _store = store;
+        _authorizer = authorizer;
+        _options = options;
+        _rateLimiter = PartitionedRateLimiter.Create<string, string>(device => RateLimitPartition.GetTokenBucketLimiter(device, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.RateLimitBurst,
+            TokensPerPeriod = options.RateLimitPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>
+    /// The checks that need no body: well-formed headers, timestamp within the skew, registered device. Attachment
+    /// uploads run these before streaming, so that unsigned or stale requests cannot make the relay write large
+    /// temporary files; the full check follows once the body digest is known.
+    /// </summary>
+    public async Task<RelayAuthentication> PrecheckAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        IHeaderDictionary headers = http.Request.Headers;
+        string? deviceText = headers[RelayRequestSignature.DeviceHeader];
+        if (!Identifier.IsValid(deviceText) || !RelayRequestSignature.TryParseTimestamp(headers[RelayRequestSignature.TimestampHeader], out long timestamp)
+            || !RelayRequestSignature.IsWellFormedNonce(headers[RelayRequestSignature.NonceHeader]) || !Base64Url.TryDecode(headers[RelayRequestSignature.SignatureHeader], out _))
+        {
+            return Fail(RelayProblem.Unauthorized("missing_signature", "The request is not signed: the X-Telehealth-Device, -Timestamp, -Nonce and -Signature headers are required."), "missing_signature");
+        }
+
+        if (Math.Abs(_options.TimeProvider.GetUtcNow().ToUnixTimeSeconds() - timestamp) > (long)RelayRequestSignature.MaxClockSkew.TotalSeconds)
+        {
+            return Fail(RelayProblem.Unauthorized("stale_request", "The request timestamp is more than 5 minutes from the relay's clock."), "stale_request");
+        }
+
+        RelayDevice? device = await _store.GetDeviceAsync(new DeviceId(deviceText), cancellationToken).ConfigureAwait(false);
+        return device is null
+            ? Fail(RelayProblem.Unauthorized("unknown_device", "The signing device is not registered."), "unknown_device")
+            : new RelayAuthentication(device, null, 0, string.Empty);
+    }
+
+    /// <summary>Authenticates a request whose body has the given digest.</summary>
+    /// <param name="http">The request.</param>
+    /// <param name="bodyDigestHex">Lower-case hex SHA-256 of the body as received.</param>
+    /// <param name="operation">What the request does, for the authorizer.</param>
+    /// <param name="targetUser">The user whose data is read, for the authorizer.</param>
+    /// <param name="registering">For registration: the device from the body, whose key must have signed.</param>
+    /// <param name="cancellationToken">Cancels the checks.</param>
+    public async Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken)
+    {
+        IHeaderDictionary headers = http.Request.Headers;
+        string? deviceText = headers[RelayRequestSignature.DeviceHeader];
+        string? timestampText = headers[RelayRequestSignature.TimestampHeader];
+        string? nonce = headers[RelayRequestSignature.NonceHeader];
+        string? signatureText = headers[RelayRequestSignature.SignatureHeader];
+        if (!Identifier.IsValid(deviceText) || !RelayRequestSignature.TryParseTimestamp(timestampText, out long timestamp)
+            || !RelayRequestSignature.IsWellFormedNonce(nonce) || !Base64Url.TryDecode(signatureText, out byte[]? signature))
+        {
+            return Fail(RelayProblem.Unauthorized("missing_signature", "The request is not signed: the X-Telehealth-Device, -Timestamp, -Nonce and -Signature headers are required."), "missing_signature");
+        }
+
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        long skew = Math.Abs(now.ToUnixTimeSeconds() - timestamp);
+        if (skew > (long)RelayRequestSignature.MaxClockSkew.TotalSeconds)
+        {
+            return Fail(RelayProblem.Unauthorized("stale_request", "The request timestamp is more than 5 minutes from the relay's clock."), "stale_request");
+        }
+
+        var deviceId = new DeviceId(deviceText);
+        RelayDevice? device = registering ?? await _store.GetDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null || device.DeviceId != deviceId)
+        {
+            return Fail(RelayProblem.Unauthorized("unknown_device", "The signing device is not registered."), "unknown_device");
+        }
+
+        string pathAndQuery = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.Request.PathBase + http.Request.Path + http.Request.QueryString).ToString();
+        if (!RelayRequestSignature.Verify(device.IdentityKey, http.Request.Method, pathAndQuery, timestamp, nonce!, bodyDigestHex, signature))
+        {
+            return Fail(RelayProblem.Unauthorized("bad_signature", "The request signature does not verify."), "bad_signature");
+        }
+
+        // Only after the signature verified, so that unauthenticated traffic cannot fill the nonce table.
+        DateTimeOffset nonceExpiry = DateTimeOffset.FromUnixTimeSeconds(timestamp) + RelayRequestSignature.MaxClockSkew + NonceMargin;
+        if (!await _store.TryUseNonceAsync(deviceId, nonce!, nonceExpiry, cancellationToken).ConfigureAwait(false))
+        {
+            return Fail(RelayProblem.Unauthorized("replayed_nonce", "The request nonce has been used before."), "replayed_nonce");
+        }
+
+        var context = new RelayAuthorizationContext(http, device.DeviceId, device.UserId, operation, targetUser);
+        if (!await _authorizer.AuthorizeAsync(context, cancellationToken).ConfigureAwait(false))
+        {
+            return Fail(RelayProblem.Create(StatusCodes.Status403Forbidden, "forbidden", "The host application does not permit this request."), "forbidden");
+        }
+
+        using RateLimitLease lease = _rateLimiter.AttemptAcquire(device.DeviceId.Value);
+        if (!lease.IsAcquired)
+        {
+            TimeSpan retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan value) ? value : TimeSpan.FromSeconds(1);
+            return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests from this device.", retryAfter: retryAfter), "rate_limited");
+        }
+
+        return new RelayAuthentication(device, null, 0, string.Empty);
+    }
+
+    public void Dispose() => _rateLimiter.Dispose();
+
+    private static RelayAuthentication Fail(IResult result, string code) => new(null, result, code switch
+    {
+        "forbidden" => StatusCodes.Status403Forbidden,
+        "rate_limited" => StatusCodes.Status429TooManyRequests,
+        _ => StatusCodes.Status401Unauthorized,
+    }, code);
+}

@@ -1,0 +1,457 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace TelehealthMessaging.Relay.Storage;
+
+/// <summary>
+/// The production store: PostgreSQL, shareable by several relay instances. Mailbox rows are locked (in id order)
+/// while a batch is stored, which serializes cursors per mailbox; one-time prekeys are taken with
+/// <c>DELETE … FOR UPDATE SKIP LOCKED … RETURNING</c>; every stored batch sends a NOTIFY per recipient mailbox.
+/// </summary>
+internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
+{
+    /// <summary>The LISTEN/NOTIFY channel; the payload is the recipient device id.</summary>
+    public const string NotificationChannel = "telehealth_relay_mailbox";
+
+    private const int OneTimeKind = 0;
+    private const int KemKind = 1;
+
+    // Arbitrary constant so that instances starting together migrate one at a time.
+    private const long MigrationLockKey = 0x54454C4552454C41;
+
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE devices (
+            device_id text NOT NULL PRIMARY KEY,
+            user_id text NOT NULL,
+            identity_key bytea NOT NULL,
+            agreement_key bytea NOT NULL,
+            agreement_key_signature bytea NOT NULL);
+        CREATE INDEX devices_by_user ON devices (user_id, device_id);
+        CREATE TABLE prekeys (
+            device_id text NOT NULL PRIMARY KEY REFERENCES devices (device_id),
+            signed_prekey bytea NULL,
+            last_resort_kem_prekey bytea NULL);
+        CREATE TABLE one_time_prekeys (
+            device_id text NOT NULL REFERENCES devices (device_id),
+            kind integer NOT NULL,
+            key_id bigint NOT NULL,
+            key bytea NOT NULL,
+            PRIMARY KEY (device_id, kind, key_id));
+        CREATE TABLE mailboxes (
+            device_id text NOT NULL PRIMARY KEY REFERENCES devices (device_id),
+            last_cursor bigint NOT NULL);
+        CREATE TABLE envelopes (
+            recipient text NOT NULL,
+            id text NOT NULL,
+            cursor bigint NOT NULL,
+            data bytea NOT NULL,
+            stored_at bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            PRIMARY KEY (recipient, id));
+        CREATE UNIQUE INDEX envelopes_by_cursor ON envelopes (recipient, cursor);
+        CREATE INDEX envelopes_by_expiry ON envelopes (expires_at);
+        CREATE TABLE delivered (
+            recipient text NOT NULL,
+            id text NOT NULL,
+            expires_at bigint NOT NULL,
+            PRIMARY KEY (recipient, id));
+        CREATE TABLE nonces (
+            device_id text NOT NULL,
+            nonce text NOT NULL,
+            expires_at bigint NOT NULL,
+            PRIMARY KEY (device_id, nonce));
+        CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+        CREATE TABLE blobs (
+            blob_id text NOT NULL PRIMARY KEY,
+            size bigint NOT NULL,
+            expires_at bigint NOT NULL);
+        """,
+    ];
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresRelayStore(string connectionString)
+    {
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+        ConnectionString = connectionString;
+    }
+
+    public string ConnectionString { get; }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1);", cancellationToken, MigrationLockKey).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY);", cancellationToken).ConfigureAwait(false);
+        int current = await ScalarAsync<int>(connection, transaction, "SELECT coalesce(max(version), 0) FROM schema_migrations;", cancellationToken).ConfigureAwait(false);
+        for (int version = current + 1; version <= Migrations.Length; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version) VALUES ($1);", cancellationToken, version).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            int version = await ScalarAsync<int>(connection, null, "SELECT coalesce(max(version), 0) FROM schema_migrations;", cancellationToken).ConfigureAwait(false);
+            return version == Migrations.Length;
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<DeviceRegistrationOutcome> RegisterDeviceAsync(RelayDevice device, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        int inserted = await ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO devices (device_id, user_id, identity_key, agreement_key, agreement_key_signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_id) DO NOTHING;",
+            cancellationToken,
+            device.DeviceId.Value,
+            device.UserId.Value,
+            device.IdentityKey,
+            device.AgreementKey,
+            device.AgreementKeySignature).ConfigureAwait(false);
+        if (inserted == 0)
+        {
+            RelayDevice? existing = await ReadDeviceAsync(connection, transaction, device.DeviceId, cancellationToken).ConfigureAwait(false);
+            return existing is not null && existing.HasSameKeys(device) ? DeviceRegistrationOutcome.AlreadyRegistered : DeviceRegistrationOutcome.Conflict;
+        }
+
+        await ExecuteAsync(connection, transaction, "INSERT INTO mailboxes (device_id, last_cursor) VALUES ($1, 0);", cancellationToken, device.DeviceId.Value).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return DeviceRegistrationOutcome.Created;
+    }
+
+    public async Task<RelayDevice?> GetDeviceAsync(DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadDeviceAsync(connection, null, deviceId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(connection, null, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE user_id = $1 ORDER BY device_id;", userId.Value);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var devices = new List<RelayDevice>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            devices.Add(ReadDevice(reader));
+        }
+
+        return devices;
+    }
+
+    public async Task StorePrekeysAsync(DeviceId deviceId, RelayPrekeyUpload upload, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            INSERT INTO prekeys (device_id, signed_prekey, last_resort_kem_prekey) VALUES ($1, $2, $3)
+            ON CONFLICT (device_id) DO UPDATE SET
+                signed_prekey = coalesce(excluded.signed_prekey, prekeys.signed_prekey),
+                last_resort_kem_prekey = coalesce(excluded.last_resort_kem_prekey, prekeys.last_resort_kem_prekey);
+            """,
+            cancellationToken,
+            deviceId.Value,
+            Nullable(upload.SignedPrekey),
+            Nullable(upload.LastResortKemPrekey)).ConfigureAwait(false);
+        foreach ((int kind, IReadOnlyList<RelayOneTimePrekey> keys) in new[] { (OneTimeKind, upload.OneTimePrekeys), (KemKind, upload.OneTimeKemPrekeys) })
+        {
+            foreach (RelayOneTimePrekey key in keys)
+            {
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "INSERT INTO one_time_prekeys (device_id, kind, key_id, key) VALUES ($1, $2, $3, $4) ON CONFLICT (device_id, kind, key_id) DO UPDATE SET key = excluded.key;",
+                    cancellationToken,
+                    deviceId.Value,
+                    kind,
+                    key.KeyId,
+                    key.Key).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        RelayDevice? device = await ReadDeviceAsync(connection, transaction, deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null || device.UserId != userId)
+        {
+            return null;
+        }
+
+        byte[]? signed = null;
+        byte[]? lastResort = null;
+        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT signed_prekey, last_resort_kem_prekey FROM prekeys WHERE device_id = $1;", deviceId.Value))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                signed = reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0);
+                lastResort = reader.IsDBNull(1) ? null : reader.GetFieldValue<byte[]>(1);
+            }
+        }
+
+        if (signed is null || lastResort is null)
+        {
+            return null;
+        }
+
+        RelayOneTimePrekey? oneTime = await TakeOneTimeKeyAsync(connection, transaction, deviceId, OneTimeKind, cancellationToken).ConfigureAwait(false);
+        RelayOneTimePrekey? kem = await TakeOneTimeKeyAsync(connection, transaction, deviceId, KemKind, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return kem is null
+            ? new RelayPrekeyBundle(device, signed, oneTime, new RelayOneTimePrekey(0, lastResort), KemPrekeyIsLastResort: true)
+            : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
+    }
+
+    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // Lock every recipient mailbox in one order so that concurrent batches cannot deadlock, and so that cursors
+        // are assigned in commit order: a reader that has seen cursor N never later finds a new envelope below N.
+        string[] recipients = envelopes.Select(e => e.Recipient.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var lastCursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, last_cursor FROM mailboxes WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE;", (object)recipients))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                lastCursors[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        foreach (string recipient in recipients)
+        {
+            if (!lastCursors.ContainsKey(recipient))
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, new DeviceId(recipient));
+            }
+        }
+
+        var duplicates = new HashSet<int>();
+        var fresh = new List<RelayEnvelope>();
+        for (int position = 0; position < envelopes.Count; position++)
+        {
+            RelayEnvelope envelope = envelopes[position];
+            bool known = await ScalarAsync<bool>(
+                connection,
+                transaction,
+                "SELECT EXISTS (SELECT 1 FROM envelopes WHERE recipient = $1 AND id = $2) OR EXISTS (SELECT 1 FROM delivered WHERE recipient = $1 AND id = $2);",
+                cancellationToken,
+                envelope.Recipient.Value,
+                envelope.Id.Value).ConfigureAwait(false);
+            if (known || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
+            {
+                duplicates.Add(position);
+            }
+            else
+            {
+                fresh.Add(envelope);
+            }
+        }
+
+        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
+        {
+            long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $1 AND expires_at > $2;", cancellationToken, mailbox.Key.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+            if (pending + mailbox.Count() > maxPendingPerMailbox)
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
+            }
+
+            long cursor = lastCursors[mailbox.Key.Value];
+            foreach (RelayEnvelope envelope in mailbox)
+            {
+                cursor++;
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6);",
+                    cancellationToken,
+                    envelope.Recipient.Value,
+                    envelope.Id.Value,
+                    cursor,
+                    envelope.Data,
+                    now.ToUnixTimeMilliseconds(),
+                    expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+            }
+
+            await ExecuteAsync(connection, transaction, "UPDATE mailboxes SET last_cursor = $1 WHERE device_id = $2;", cancellationToken, cursor, mailbox.Key.Value).ConfigureAwait(false);
+            // Delivered to listeners at commit, and only if the transaction commits.
+            await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2);", cancellationToken, NotificationChannel, mailbox.Key.Value).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null);
+    }
+
+    public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(
+            connection,
+            null,
+            "SELECT cursor, id, data FROM envelopes WHERE recipient = $1 AND cursor > $2 AND expires_at > $3 ORDER BY cursor LIMIT $4;",
+            recipient.Value,
+            afterCursor,
+            now.ToUnixTimeMilliseconds(),
+            limit);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var envelopes = new List<RelayPendingEnvelope>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            envelopes.Add(new RelayPendingEnvelope(reader.GetInt64(0), new MessageId(reader.GetString(1)), reader.GetFieldValue<byte[]>(2)));
+        }
+
+        return envelopes;
+    }
+
+    public async Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(
+            connection,
+            null,
+            """
+            WITH gone AS (DELETE FROM envelopes WHERE recipient = $1 AND id = ANY($2) RETURNING id)
+            INSERT INTO delivered (recipient, id, expires_at) SELECT $1, id, $3 FROM gone
+            ON CONFLICT (recipient, id) DO UPDATE SET expires_at = excluded.expires_at;
+            """,
+            recipient.Value,
+            ids.Select(id => id.Value).Distinct(StringComparer.Ordinal).ToArray(),
+            rememberUntil.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        int rows = await ExecuteAsync(
+            connection,
+            null,
+            "INSERT INTO nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;",
+            cancellationToken,
+            deviceId.Value,
+            nonce,
+            expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    public async Task<bool> TryAddBlobAsync(string blobId, long size, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        int rows = await ExecuteAsync(connection, null, "INSERT INTO blobs (blob_id, size, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;", cancellationToken, blobId, size, expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    public async Task<bool> BlobExistsAsync(string blobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ScalarAsync<bool>(connection, null, "SELECT EXISTS (SELECT 1 FROM blobs WHERE blob_id = $1 AND expires_at > $2);", cancellationToken, blobId, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+    }
+
+    public async Task<RelayPurgeResult> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long nowMs = now.ToUnixTimeMilliseconds();
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        int envelopes = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
+        int nonces = await ExecuteAsync(connection, transaction, "DELETE FROM nonces WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
+        int delivered = await ExecuteAsync(connection, transaction, "DELETE FROM delivered WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
+        var blobs = new List<string>();
+        await using (NpgsqlCommand command = Command(connection, transaction, "DELETE FROM blobs WHERE expires_at <= $1 RETURNING blob_id;", nowMs))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                blobs.Add(reader.GetString(0));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RelayPurgeResult(envelopes, nonces, delivered, blobs);
+    }
+
+    /// <summary>Opens a connection outside the pool's command use, for the LISTEN loop.</summary>
+    public ValueTask<NpgsqlConnection> OpenListenerConnectionAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private static async Task<RelayOneTimePrekey?> TakeOneTimeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DeviceId deviceId, int kind, CancellationToken cancellationToken)
+    {
+        // SKIP LOCKED: concurrent claimers take different keys instead of queueing on (and then missing) the same row.
+        await using NpgsqlCommand command = Command(
+            connection,
+            transaction,
+            """
+            DELETE FROM one_time_prekeys
+            WHERE (device_id, kind, key_id) = (
+                SELECT device_id, kind, key_id FROM one_time_prekeys
+                WHERE device_id = $1 AND kind = $2 ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING key_id, key;
+            """,
+            deviceId.Value,
+            kind);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? new RelayOneTimePrekey(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)) : null;
+    }
+
+    private static async Task<RelayDevice?> ReadDeviceAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE device_id = $1;", deviceId.Value);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDevice(reader) : null;
+    }
+
+    private static RelayDevice ReadDevice(NpgsqlDataReader reader) =>
+        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4));
+
+    private static NpgsqlParameter Nullable(byte[]? value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (object value in parameters)
+        {
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using NpgsqlCommand command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken cancellationToken, params object[] parameters)
+    {
+        await using NpgsqlCommand command = Command(connection, transaction, sql, parameters);
+        object? value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return (T)Convert.ChangeType(value!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,464 @@
+using Microsoft.Data.Sqlite;
+
+namespace TelehealthMessaging.Relay.Storage;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. Writers serialize on SQLite's file lock (every write transaction
+/// is <c>BEGIN IMMEDIATE</c>), which is what makes prekey claims and mailbox cursors safe under concurrency.
+/// </summary>
+internal sealed class SqliteRelayStore : IRelayStore
+{
+    private const int OneTimeKind = 0;
+    private const int KemKind = 1;
+
+    // Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE devices (
+            device_id TEXT NOT NULL PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            identity_key BLOB NOT NULL,
+            agreement_key BLOB NOT NULL,
+            agreement_key_signature BLOB NOT NULL);
+        CREATE INDEX devices_by_user ON devices (user_id, device_id);
+        CREATE TABLE prekeys (
+            device_id TEXT NOT NULL PRIMARY KEY REFERENCES devices (device_id),
+            signed_prekey BLOB NULL,
+            last_resort_kem_prekey BLOB NULL);
+        CREATE TABLE one_time_prekeys (
+            device_id TEXT NOT NULL REFERENCES devices (device_id),
+            kind INTEGER NOT NULL,
+            key_id INTEGER NOT NULL,
+            key BLOB NOT NULL,
+            PRIMARY KEY (device_id, kind, key_id));
+        CREATE TABLE mailboxes (
+            device_id TEXT NOT NULL PRIMARY KEY REFERENCES devices (device_id),
+            last_cursor INTEGER NOT NULL);
+        CREATE TABLE envelopes (
+            recipient TEXT NOT NULL,
+            id TEXT NOT NULL,
+            cursor INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            stored_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (recipient, id));
+        CREATE UNIQUE INDEX envelopes_by_cursor ON envelopes (recipient, cursor);
+        CREATE INDEX envelopes_by_expiry ON envelopes (expires_at);
+        CREATE TABLE delivered (
+            recipient TEXT NOT NULL,
+            id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (recipient, id));
+        CREATE TABLE nonces (
+            device_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, nonce));
+        CREATE TABLE blobs (
+            blob_id TEXT NOT NULL PRIMARY KEY,
+            size INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL);
+        """,
+    ];
+
+    private readonly string _connectionString;
+
+    public SqliteRelayStore(string databasePath)
+    {
+        string? folder = Path.GetDirectoryName(databasePath);
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // WAL lets readers proceed while one writer commits; it is a property of the file, so setting it once suffices.
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY);", cancellationToken).ConfigureAwait(false);
+        long current = await ScalarAsync<long>(connection, transaction, "SELECT coalesce(max(version), 0) FROM schema_migrations;", cancellationToken).ConfigureAwait(false);
+        for (int version = (int)current + 1; version <= Migrations.Length; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version) VALUES ($v);", cancellationToken, ("$v", version)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            long version = await ScalarAsync<long>(connection, null, "SELECT coalesce(max(version), 0) FROM schema_migrations;", cancellationToken).ConfigureAwait(false);
+            return version == Migrations.Length;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<DeviceRegistrationOutcome> RegisterDeviceAsync(RelayDevice device, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        RelayDevice? existing = await ReadDeviceAsync(connection, transaction, device.DeviceId, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return existing.HasSameKeys(device) ? DeviceRegistrationOutcome.AlreadyRegistered : DeviceRegistrationOutcome.Conflict;
+        }
+
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            INSERT INTO devices (device_id, user_id, identity_key, agreement_key, agreement_key_signature) VALUES ($d, $u, $ik, $ak, $aks);
+            INSERT INTO mailboxes (device_id, last_cursor) VALUES ($d, 0);
+            """,
+            cancellationToken,
+            ("$d", device.DeviceId.Value),
+            ("$u", device.UserId.Value),
+            ("$ik", device.IdentityKey),
+            ("$ak", device.AgreementKey),
+            ("$aks", device.AgreementKeySignature)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return DeviceRegistrationOutcome.Created;
+    }
+
+    public async Task<RelayDevice?> GetDeviceAsync(DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadDeviceAsync(connection, null, deviceId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = Command(connection, null, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE user_id = $u ORDER BY device_id;", ("$u", userId.Value));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var devices = new List<RelayDevice>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            devices.Add(ReadDevice(reader));
+        }
+
+        return devices;
+    }
+
+    public async Task StorePrekeysAsync(DeviceId deviceId, RelayPrekeyUpload upload, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            INSERT INTO prekeys (device_id, signed_prekey, last_resort_kem_prekey) VALUES ($d, $s, $l)
+            ON CONFLICT (device_id) DO UPDATE SET
+                signed_prekey = coalesce(excluded.signed_prekey, signed_prekey),
+                last_resort_kem_prekey = coalesce(excluded.last_resort_kem_prekey, last_resort_kem_prekey);
+            """,
+            cancellationToken,
+            ("$d", deviceId.Value),
+            ("$s", upload.SignedPrekey),
+            ("$l", upload.LastResortKemPrekey)).ConfigureAwait(false);
+        foreach ((int kind, IReadOnlyList<RelayOneTimePrekey> keys) in new[] { (OneTimeKind, upload.OneTimePrekeys), (KemKind, upload.OneTimeKemPrekeys) })
+        {
+            foreach (RelayOneTimePrekey key in keys)
+            {
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "INSERT OR REPLACE INTO one_time_prekeys (device_id, kind, key_id, key) VALUES ($d, $k, $i, $b);",
+                    cancellationToken,
+                    ("$d", deviceId.Value),
+                    ("$k", kind),
+                    ("$i", key.KeyId),
+                    ("$b", key.Key)).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // BEGIN IMMEDIATE takes the write lock up front, so two claims never read the same one-time key.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        RelayDevice? device = await ReadDeviceAsync(connection, transaction, deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null || device.UserId != userId)
+        {
+            return null;
+        }
+
+        byte[]? signed = null;
+        byte[]? lastResort = null;
+        await using (SqliteCommand command = Command(connection, transaction, "SELECT signed_prekey, last_resort_kem_prekey FROM prekeys WHERE device_id = $d;", ("$d", deviceId.Value)))
+        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                signed = reader.IsDBNull(0) ? null : (byte[])reader[0];
+                lastResort = reader.IsDBNull(1) ? null : (byte[])reader[1];
+            }
+        }
+
+        if (signed is null || lastResort is null)
+        {
+            return null;
+        }
+
+        RelayOneTimePrekey? oneTime = await TakeOneTimeKeyAsync(connection, transaction, deviceId, OneTimeKind, cancellationToken).ConfigureAwait(false);
+        RelayOneTimePrekey? kem = await TakeOneTimeKeyAsync(connection, transaction, deviceId, KemKind, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return kem is null
+            ? new RelayPrekeyBundle(device, signed, oneTime, new RelayOneTimePrekey(0, lastResort), KemPrekeyIsLastResort: true)
+            : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
+    }
+
+    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var duplicates = new HashSet<int>();
+        var fresh = new List<RelayEnvelope>();
+        for (int position = 0; position < envelopes.Count; position++)
+        {
+            RelayEnvelope envelope = envelopes[position];
+            long known = await ScalarAsync<long>(
+                connection,
+                transaction,
+                "SELECT (SELECT count(*) FROM envelopes WHERE recipient = $r AND id = $i) + (SELECT count(*) FROM delivered WHERE recipient = $r AND id = $i);",
+                cancellationToken,
+                ("$r", envelope.Recipient.Value),
+                ("$i", envelope.Id.Value)).ConfigureAwait(false);
+            // Already stored, already delivered, or repeated inside this batch: store once.
+            if (known > 0 || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
+            {
+                duplicates.Add(position);
+            }
+            else
+            {
+                fresh.Add(envelope);
+            }
+        }
+
+        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
+        {
+            long? lastCursor = await ScalarAsync<long?>(connection, transaction, "SELECT last_cursor FROM mailboxes WHERE device_id = $d;", cancellationToken, ("$d", mailbox.Key.Value)).ConfigureAwait(false);
+            if (lastCursor is null)
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, mailbox.Key);
+            }
+
+            long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", cancellationToken, ("$d", mailbox.Key.Value), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+            if (pending + mailbox.Count() > maxPendingPerMailbox)
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
+            }
+
+            long cursor = lastCursor.Value;
+            foreach (RelayEnvelope envelope in mailbox)
+            {
+                cursor++;
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($r, $i, $c, $b, $now, $exp);",
+                    cancellationToken,
+                    ("$r", envelope.Recipient.Value),
+                    ("$i", envelope.Id.Value),
+                    ("$c", cursor),
+                    ("$b", envelope.Data),
+                    ("$now", now.ToUnixTimeMilliseconds()),
+                    ("$exp", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+            }
+
+            await ExecuteAsync(connection, transaction, "UPDATE mailboxes SET last_cursor = $c WHERE device_id = $d;", cancellationToken, ("$c", cursor), ("$d", mailbox.Key.Value)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null);
+    }
+
+    public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = Command(
+            connection,
+            null,
+            "SELECT cursor, id, data FROM envelopes WHERE recipient = $r AND cursor > $c AND expires_at > $now ORDER BY cursor LIMIT $l;",
+            ("$r", recipient.Value),
+            ("$c", afterCursor),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$l", limit));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var envelopes = new List<RelayPendingEnvelope>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            envelopes.Add(new RelayPendingEnvelope(reader.GetInt64(0), new MessageId(reader.GetString(1)), (byte[])reader[2]));
+        }
+
+        return envelopes;
+    }
+
+    public async Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        int deleted = 0;
+        foreach (MessageId id in ids.Distinct())
+        {
+            int rows = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE recipient = $r AND id = $i;", cancellationToken, ("$r", recipient.Value), ("$i", id.Value)).ConfigureAwait(false);
+            if (rows > 0)
+            {
+                deleted += rows;
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    "INSERT OR REPLACE INTO delivered (recipient, id, expires_at) VALUES ($r, $i, $e);",
+                    cancellationToken,
+                    ("$r", recipient.Value),
+                    ("$i", id.Value),
+                    ("$e", rememberUntil.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+
+    public async Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int rows = await ExecuteAsync(
+            connection,
+            null,
+            "INSERT OR IGNORE INTO nonces (device_id, nonce, expires_at) VALUES ($d, $n, $e);",
+            cancellationToken,
+            ("$d", deviceId.Value),
+            ("$n", nonce),
+            ("$e", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    public async Task<bool> TryAddBlobAsync(string blobId, long size, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        int rows = await ExecuteAsync(connection, null, "INSERT OR IGNORE INTO blobs (blob_id, size, expires_at) VALUES ($b, $s, $e);", cancellationToken, ("$b", blobId), ("$s", size), ("$e", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    public async Task<bool> BlobExistsAsync(string blobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        long count = await ScalarAsync<long>(connection, null, "SELECT count(*) FROM blobs WHERE blob_id = $b AND expires_at > $now;", cancellationToken, ("$b", blobId), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        return count > 0;
+    }
+
+    public async Task<RelayPurgeResult> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long nowMs = now.ToUnixTimeMilliseconds();
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        int envelopes = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
+        int nonces = await ExecuteAsync(connection, transaction, "DELETE FROM nonces WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
+        int delivered = await ExecuteAsync(connection, transaction, "DELETE FROM delivered WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
+        var blobs = new List<string>();
+        await using (SqliteCommand command = Command(connection, transaction, "DELETE FROM blobs WHERE expires_at <= $now RETURNING blob_id;", ("$now", nowMs)))
+        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                blobs.Add(reader.GetString(0));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new RelayPurgeResult(envelopes, nonces, delivered, blobs);
+    }
+
+    private static async Task<RelayOneTimePrekey?> TakeOneTimeKeyAsync(SqliteConnection connection, SqliteTransaction transaction, DeviceId deviceId, int kind, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = Command(
+            connection,
+            transaction,
+            """
+            DELETE FROM one_time_prekeys
+            WHERE device_id = $d AND kind = $k AND key_id = (SELECT min(key_id) FROM one_time_prekeys WHERE device_id = $d AND kind = $k)
+            RETURNING key_id, key;
+            """,
+            ("$d", deviceId.Value),
+            ("$k", kind));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? new RelayOneTimePrekey(reader.GetInt64(0), (byte[])reader[1]) : null;
+    }
+
+    private static async Task<RelayDevice?> ReadDeviceAsync(SqliteConnection connection, SqliteTransaction? transaction, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = Command(connection, transaction, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE device_id = $d;", ("$d", deviceId.Value));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDevice(reader) : null;
+    }
+
+    private static RelayDevice ReadDevice(SqliteDataReader reader) =>
+        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]);
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;", cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach ((string name, object? value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<T> ScalarAsync<T>(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
+        object? value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

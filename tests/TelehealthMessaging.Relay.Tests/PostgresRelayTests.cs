@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using TelehealthMessaging.Relay.Delivery;
+using TelehealthMessaging.Relay.Tests.Infrastructure;
+
+namespace TelehealthMessaging.Relay.Tests;
+
+/// <summary>The shared scenarios on PostgreSQL, plus what only a shared database can do: several relay instances.</summary>
+public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenarioTests(target), IClassFixture<PostgresStoreTarget>
+{
+    [SkippableFact]
+    public async Task An_envelope_submitted_on_one_instance_is_pushed_by_another_without_polling()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        (RelayServer one, RelayTestClient clientOne) = await StartAsync(store: store);
+        await using RelayServer _ = one;
+        (RelayServer two, RelayTestClient clientTwo) = await StartAsync(store: store);
+        await using RelayServer __ = two;
+        await two.Services.GetRequiredService<PostgresMailboxListener>().Listening.WaitAsync(Timeout);
+        TestDevice alice = await RegisteredAsync(clientOne);
+        TestDevice bob = await RegisteredAsync(clientTwo);
+        byte[] envelope = bob.SealedEnvelope();
+
+        using ClientWebSocket socket = await clientTwo.ConnectAsync(bob);
+        // The session has read its empty mailbox and waits on the signal: only a NOTIFY from instance one can wake it.
+        RelayResponse submitted = await clientOne.SubmitAsync(alice, ("cross", bob, envelope));
+        var frame = await socket.ReceiveAsync(Timeout);
+
+        Assert.Equal(HttpStatusCode.OK, submitted.Status);
+        Assert.Equal("cross", frame["id"]!.GetValue<string>());
+        Assert.Equal(envelope, Convert.FromBase64String(frame["data"]!.GetValue<string>()));
+    }
+
+    [SkippableFact]
+    public async Task Delivery_across_instances_resumes_after_the_listening_connection_is_killed()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        (RelayServer one, RelayTestClient clientOne) = await StartAsync(store: store);
+        await using RelayServer _ = one;
+        (RelayServer two, RelayTestClient clientTwo) = await StartAsync(store: store);
+        await using RelayServer __ = two;
+        PostgresMailboxListener listener = two.Services.GetRequiredService<PostgresMailboxListener>();
+        await listener.Listening.WaitAsync(Timeout);
+        TestDevice alice = await RegisteredAsync(clientOne);
+        TestDevice bob = await RegisteredAsync(clientTwo);
+        using ClientWebSocket socket = await clientTwo.ConnectAsync(bob);
+
+        // Kill every LISTEN backend of this database, as a failover or an idle-connection reaper would.
+        var options = new RelayOptions();
+        store(options);
+        await using (var connection = new NpgsqlConnection(options.PostgresConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%';", connection);
+            Assert.True((long)(await kill.ExecuteScalarAsync())! >= 1);
+        }
+
+        // The listener notices, backs off on the relay's clock, and listens again once the clock moves on.
+        await WaitUntilAsync(() => Task.FromResult(two.Logs.Lines.Any(l => l.Contains("lost its PostgreSQL connection", StringComparison.Ordinal))));
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        await listener.Listening.WaitAsync(Timeout);
+        await clientOne.SubmitAsync(alice, ("after-failover", bob, bob.SealedEnvelope()));
+        var frame = await socket.ReceiveAsync(Timeout);
+
+        Assert.Equal("after-failover", frame["id"]!.GetValue<string>());
+    }
+
+    [SkippableFact]
+    public async Task A_replayed_nonce_is_refused_by_another_instance()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        (RelayServer one, RelayTestClient clientOne) = await StartAsync(store: store);
+        await using RelayServer _ = one;
+        (RelayServer two, RelayTestClient clientTwo) = await StartAsync(store: store);
+        await using RelayServer __ = two;
+        TestDevice alice = await RegisteredAsync(clientOne);
+
+        RelayResponse original = await clientOne.SendAsync(HttpMethod.Get, "/v1/messages", alice);
+        RelayResponse replay = await clientTwo.SendAsync(HttpMethod.Get, "/v1/messages", alice, headersOverride: original.SentHeaders);
+
+        Assert.Equal(HttpStatusCode.OK, original.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, replay.Status);
+        Assert.Equal("replayed_nonce", replay.ProblemCode());
+    }
+}
