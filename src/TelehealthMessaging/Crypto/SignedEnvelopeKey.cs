@@ -1,0 +1,136 @@
+using System.Text;
+
+namespace TelehealthMessaging.Crypto;
+
+/// <summary>
+/// The public half of a device's envelope key: the X25519 key other devices seal envelopes to, with its id, creation
+/// time and an Ed25519 signature by the device's identity key that also names the device.
+/// </summary>
+/// <remarks>
+/// Published with the device registration and served beside every prekey bundle. <see cref="Read"/> checks lengths
+/// only; <see cref="Verify"/> must pass before a sender seals to the key.
+/// </remarks>
+internal sealed class SignedEnvelopeKey
+{
+    public const byte FormatVersion = 1;
+
+    /// <summary>version (1) ‖ id (4) ‖ createdAt (8) ‖ public key (32) ‖ signature (64).</summary>
+    public const int EncodedSize = 1 + 4 + 8 + X25519PrivateKey.PublicKeySize + Ed25519.SignatureSize;
+
+    private static readonly byte[] SignatureLabel = Encoding.ASCII.GetBytes("TelehealthMessaging_EnvelopeKey_v1");
+
+    private readonly byte[] _publicKey;
+    private readonly byte[] _signature;
+
+    internal SignedEnvelopeKey(uint id, ulong createdAt, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signature)
+    {
+        Id = id;
+        CreatedAt = createdAt;
+        _publicKey = publicKey.ToArray();
+        _signature = signature.ToArray();
+    }
+
+    /// <summary>The key's id, unique per device; it never appears on the wire of an envelope.</summary>
+    public uint Id { get; }
+
+    /// <summary>Creation time in Unix seconds (UTC).</summary>
+    public ulong CreatedAt { get; }
+
+    /// <summary>The 32-byte X25519 public key (HPKE pkR).</summary>
+    public ReadOnlySpan<byte> PublicKey => _publicKey;
+
+    /// <summary>Creates and signs the public record of <paramref name="publicKey"/> for <paramref name="device"/>.</summary>
+    public static SignedEnvelopeKey Create(DeviceIdentity identity, DeviceId device, uint id, ulong createdAt, ReadOnlySpan<byte> publicKey)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        byte[] signature = identity.Sign(SignedBytes(device, id, createdAt, publicKey));
+        return new SignedEnvelopeKey(id, createdAt, publicKey, signature);
+    }
+
+    /// <summary>
+    /// Throws <see cref="CryptographicFailureReason.InvalidSignature"/> unless <paramref name="identity"/> signed this key
+    /// for <paramref name="device"/>. The device id is part of the signed bytes, so a key cannot be served as another
+    /// device's.
+    /// </summary>
+    public void Verify(IdentityKey identity, DeviceId device)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        if (!Ed25519.Verify(identity.SigningKey, SignedBytes(device, Id, CreatedAt, _publicKey), _signature))
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.InvalidSignature, "The envelope key's signature does not verify for this device.");
+        }
+    }
+
+    public void Write(WireWriter writer) =>
+        writer.WriteUInt8(FormatVersion).WriteUInt32(Id).WriteUInt64(CreatedAt).WriteFixed(_publicKey).WriteFixed(_signature);
+
+    public byte[] Encode()
+    {
+        var writer = new WireWriter(EncodedSize);
+        Write(writer);
+        return writer.ToArray();
+    }
+
+    public static SignedEnvelopeKey Read(ref WireReader reader, string field)
+    {
+        byte version = reader.ReadUInt8(field + ".version");
+        if (version != FormatVersion)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Envelope key version {version} is not supported.");
+        }
+
+        uint id = reader.ReadUInt32(field + ".id");
+        ulong createdAt = reader.ReadUInt64(field + ".createdAt");
+        ReadOnlySpan<byte> publicKey = reader.ReadFixed(X25519PrivateKey.PublicKeySize, field + ".publicKey");
+        ReadOnlySpan<byte> signature = reader.ReadFixed(Ed25519.SignatureSize, field + ".signature");
+        return new SignedEnvelopeKey(id, createdAt, publicKey, signature);
+    }
+
+    /// <summary>Parses the <see cref="EncodedSize"/>-byte encoding strictly.</summary>
+    public static SignedEnvelopeKey Parse(ReadOnlySpan<byte> encoded)
+    {
+        var reader = new WireReader(encoded);
+        SignedEnvelopeKey key = Read(ref reader, "envelopeKey");
+        reader.EnsureEnd();
+        return key;
+    }
+
+    public override string ToString() => $"SignedEnvelopeKey({Id})";
+
+    /// <summary>label ‖ u8 device id length ‖ device id (ASCII) ‖ u32 id ‖ u64 createdAt ‖ public key.</summary>
+    private static byte[] SignedBytes(DeviceId device, uint id, ulong createdAt, ReadOnlySpan<byte> publicKey)
+    {
+        var writer = new WireWriter(128);
+        writer.WriteFixed(SignatureLabel);
+        WriteDeviceId(writer, device);
+        writer.WriteUInt32(id).WriteUInt64(createdAt).WriteFixed(publicKey);
+        return writer.ToArray();
+    }
+
+    /// <summary>u8 length ‖ ASCII bytes: the one encoding of a DeviceId or UserId across the envelope formats.</summary>
+    internal static void WriteDeviceId(WireWriter writer, DeviceId device) => WriteIdentifier(writer, device.Value ?? throw new ArgumentException("The device id is empty.", nameof(device)));
+
+    internal static void WriteIdentifier(WireWriter writer, string value)
+    {
+        byte[] ascii = Encoding.ASCII.GetBytes(value);
+        writer.WriteUInt8((byte)ascii.Length).WriteFixed(ascii);
+    }
+
+    /// <summary>Reads u8 length ‖ ASCII and refuses anything that is not a valid identifier (1–64 of A-Z a-z 0-9 - .).</summary>
+    internal static string ReadIdentifier(ref WireReader reader, string field)
+    {
+        int length = reader.ReadUInt8(field + ".length");
+        if (length is 0 or > Identifier.MaxLength)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"{field} must be 1 to {Identifier.MaxLength} bytes.");
+        }
+
+        string value = Encoding.ASCII.GetString(reader.ReadFixed(length, field));
+        if (!Identifier.IsValid(value))
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"{field} is not a valid identifier.");
+        }
+
+        return value;
+    }
+}
