@@ -45,6 +45,7 @@ internal sealed class SecureMessenger : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private DevicePrekeys _prekeys;
+    private bool _keySetPending;
     private bool _disposed;
 
     private SecureMessenger(UserId user, DeviceId device, DeviceIdentity identity, DevicePrekeys prekeys, DeviceEnvelopeKeys envelopeKeys, IKeyStore keyStore, ISessionStore sessionStore, SecureMessengerOptions options, TimeProvider timeProvider)
@@ -211,8 +212,10 @@ internal sealed class SecureMessenger : IDisposable
             changed |= _envelopeKeys.Refresh();
             if (changed)
             {
-                await StoreKeySetAsync(_keyStore, _prekeys, _envelopeKeys, cancellationToken).ConfigureAwait(false);
+                _keySetPending = true;
             }
+
+            await FlushKeySetAsync(cancellationToken).ConfigureAwait(false);
 
             return changed;
         }
@@ -248,6 +251,7 @@ internal sealed class SecureMessenger : IDisposable
         var loaded = new List<PeerDeviceSessions>(targets.Count);
         try
         {
+            await FlushKeySetAsync(cancellationToken).ConfigureAwait(false);
             foreach (EnvelopeRecipient target in targets)
             {
                 target.EnvelopeKey.Verify(target.Identity, target.Device);
@@ -305,6 +309,7 @@ internal sealed class SecureMessenger : IDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await FlushKeySetAsync(cancellationToken).ConfigureAwait(false);
             SealedEnvelope sealedEnvelope = SealedEnvelope.Parse(envelope.Span);
             if (sealedEnvelope.Recipient != _device)
             {
@@ -351,6 +356,12 @@ internal sealed class SecureMessenger : IDisposable
 
     public override string ToString() => $"SecureMessenger({_user}, {_device})";
 
+    /// <summary>For tests: the envelope keys this device holds.</summary>
+    internal DeviceEnvelopeKeys EnvelopeKeys => _envelopeKeys;
+
+    /// <summary>For tests: the certificate this device puts in its envelopes.</summary>
+    internal SenderCertificate Certificate => _certificate;
+
     private async Task<OpenedEnvelope> DecryptAsync(SenderCertificate certificate, byte[] message, CancellationToken cancellationToken)
     {
         (UserId? pinnedUser, PeerDeviceSessions? stored) = await LoadPeerAsync(certificate.Device, cancellationToken).ConfigureAwait(false);
@@ -371,8 +382,17 @@ internal sealed class SecureMessenger : IDisposable
             await StorePeerAsync(certificate.Device, certificate.User, sessions, cancellationToken).ConfigureAwait(false);
             if (working is not null && (working.OneTimePrekeyCount != _prekeys.OneTimePrekeyCount || working.KemOneTimePrekeyCount != _prekeys.KemOneTimePrekeyCount))
             {
-                await StoreKeySetAsync(_keyStore, working, _envelopeKeys, cancellationToken).ConfigureAwait(false);
                 (_prekeys, working) = (working, _prekeys);
+                _keySetPending = true;
+                try
+                {
+                    await FlushKeySetAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or OperationCanceledException)
+                {
+                    // The session is stored, so throwing now would lose the message: the plaintext is returned and the
+                    // deletion of the used one-time prekeys is retried at the start of the next operation.
+                }
             }
 
             return new OpenedEnvelope(certificate.User, certificate.Device, certificate.Identity, plaintext, certificate.User == _user, isFirstContact: stored is null);
@@ -380,6 +400,16 @@ internal sealed class SecureMessenger : IDisposable
         finally
         {
             working?.Dispose();
+        }
+    }
+
+    /// <summary>Stores the key set if an earlier store of it failed after its session was already stored.</summary>
+    private async Task FlushKeySetAsync(CancellationToken cancellationToken)
+    {
+        if (_keySetPending)
+        {
+            await StoreKeySetAsync(_keyStore, _prekeys, _envelopeKeys, cancellationToken).ConfigureAwait(false);
+            _keySetPending = false;
         }
     }
 
