@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Storage;
+using TelehealthMessaging.Tests.Storage;
 
 namespace TelehealthMessaging.Tests.Crypto.Envelopes;
 
@@ -13,50 +14,69 @@ internal sealed class EnvelopeTestDevice : IDisposable
     public static readonly PrekeyOptions TestPrekeys = new()
     {
         OneTimePrekeyBatchSize = 12,
-        OneTimePrekeyRefillThreshold = 1,
+        OneTimePrekeyRefillThreshold = 6,
         KemOneTimePrekeyBatchSize = 12,
-        KemOneTimePrekeyRefillThreshold = 1,
+        KemOneTimePrekeyRefillThreshold = 6,
     };
 
     private readonly HashSet<uint> _handedOut = [];
+    private readonly Func<Task<(IKeyStore Keys, ISessionStore Sessions, IDisposable? Owner)>> _openStores;
+    private IDisposable? _storeOwner;
 
-    private EnvelopeTestDevice(UserId user, DeviceId device, IKeyStore keys, ISessionStore sessions, FakeTimeProvider time)
+    private EnvelopeTestDevice(UserId user, DeviceId device, FakeTimeProvider time, Func<Task<(IKeyStore, ISessionStore, IDisposable?)>> openStores)
     {
         User = user;
         Device = device;
-        Keys = keys;
-        Sessions = sessions;
         Time = time;
+        _openStores = openStores;
     }
 
     public UserId User { get; }
 
     public DeviceId Device { get; }
 
-    public IKeyStore Keys { get; private set; }
+    public IKeyStore Keys { get; private set; } = null!;
 
-    public ISessionStore Sessions { get; private set; }
+    public ISessionStore Sessions { get; private set; } = null!;
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>Makes the n-th next store write fail as a crash would.</summary>
+    public CrashSwitch Crash { get; } = new();
 
     public SecureMessenger Messenger { get; private set; } = null!;
 
     public static SecureMessengerOptions Options => new() { Prekeys = TestPrekeys };
 
-    public static async Task<EnvelopeTestDevice> CreateAsync(string user, string device, FakeTimeProvider time)
+    /// <summary>A device whose stores live in memory; they survive <see cref="RestartAsync"/>, as files would.</summary>
+    public static Task<EnvelopeTestDevice> CreateAsync(string user, string device, FakeTimeProvider time)
     {
-        var created = new EnvelopeTestDevice(new UserId(user), new DeviceId(device), new InMemoryKeyStore(), new InMemorySessionStore(), time);
-        await created.RestartAsync();
-        return created;
+        var keys = new InMemoryKeyStore();
+        var sessions = new InMemorySessionStore();
+        return StartAsync(new EnvelopeTestDevice(new UserId(user), new DeviceId(device), time, () => Task.FromResult<(IKeyStore, ISessionStore, IDisposable?)>((keys, sessions, null))));
     }
 
-    /// <summary>Opens a fresh messenger over the same stores, as after a process restart.</summary>
-    public async Task RestartAsync(IKeyStore? keys = null, ISessionStore? sessions = null)
+    /// <summary>A device whose stores are an <see cref="EncryptedFileStore"/> in <paramref name="folder"/>, reopened on every restart.</summary>
+    public static Task<EnvelopeTestDevice> CreateWithFileStoreAsync(string user, string device, FakeTimeProvider time, TempFolder folder) =>
+        StartAsync(new EnvelopeTestDevice(new UserId(user), new DeviceId(device), time, async () =>
+        {
+            EncryptedFileStore store = await StoreFixtures.OpenAsync(folder);
+            return (store.Keys, store.Sessions, store);
+        }));
+
+    /// <summary>Disposes the messenger and its stores and opens both again, as after a process restart.</summary>
+    public async Task RestartAsync()
     {
+        Crash.Disarm();
         Messenger?.Dispose();
-        Keys = keys ?? Keys;
-        Sessions = sessions ?? Sessions;
+        _storeOwner?.Dispose();
+        (IKeyStore keys, ISessionStore sessions, _storeOwner) = await _openStores();
+        Keys = new CrashingKeyStore(keys, Crash);
+        Sessions = new CrashingSessionStore(sessions, Crash);
         Messenger = await SecureMessenger.LoadOrCreateAsync(User, Device, Keys, Sessions, Options, Time);
+
+        // As an app does at start: refill one-time prekeys and rotate keys when due.
+        await Messenger.RefreshKeysAsync();
     }
 
     /// <summary>This device as a recipient, with a fresh bundle when <paramref name="sender"/> holds no session with it.</summary>
@@ -80,7 +100,17 @@ internal sealed class EnvelopeTestDevice : IDisposable
 
     public async Task<byte[]?> KeySetBytesAsync() => await Keys.GetAsync(SecureMessenger.KeySetRecord);
 
-    public void Dispose() => Messenger?.Dispose();
+    public void Dispose()
+    {
+        Messenger?.Dispose();
+        _storeOwner?.Dispose();
+    }
+
+    private static async Task<EnvelopeTestDevice> StartAsync(EnvelopeTestDevice device)
+    {
+        await device.RestartAsync();
+        return device;
+    }
 
     public override string ToString() => $"EnvelopeTestDevice({Device})";
 }
