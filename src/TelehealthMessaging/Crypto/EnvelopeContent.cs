@@ -34,8 +34,8 @@ internal sealed class EnvelopeContent
     }
 
     /// <summary>
-    /// Parses strictly: the length must be exactly a bucket, the version known, every field complete, and every byte
-    /// after the message zero. Anything else is <see cref="CryptographicFailureReason.MalformedEncoding"/> (or
+    /// Parses strictly: the length must be exactly the smallest bucket that holds the content, the version known, every
+    /// field complete, and every byte after the message zero. Anything else is <see cref="CryptographicFailureReason.MalformedEncoding"/> (or
     /// <see cref="CryptographicFailureReason.UnsupportedAlgorithm"/> for a version).
     /// </summary>
     public static EnvelopeContent Parse(ReadOnlySpan<byte> padded)
@@ -54,6 +54,11 @@ internal sealed class EnvelopeContent
 
         SenderCertificate certificate = SenderCertificate.Read(ref reader);
         byte[] message = reader.ReadBytes(SessionMessage.MaxEncodedSize, "content.message").ToArray();
+        if (EnvelopePadding.BucketFor(padded.Length - reader.Remaining) != padded.Length)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "The envelope content is padded beyond the smallest bucket that holds it.");
+        }
+
         if (reader.ReadFixed(reader.Remaining, "content.padding").ContainsAnyExcept((byte)0))
         {
             throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "The envelope padding holds non-zero bytes.");

@@ -11,15 +11,14 @@ namespace TelehealthMessaging.Tests.Crypto.Envelopes;
 public sealed class EnvelopePropertyTests
 {
     [Theory]
-    [InlineData(1, 2500)]
-    [InlineData(2, 2500)]
-    [InlineData(3, 2500)]
+    [InlineData(1, 2000)]
+    [InlineData(2, 2000)]
     public Task Party_with_in_memory_stores_delivers_every_message_not_dropped(int seed, int steps) =>
         RunAsync(seed, steps, folder: null);
 
     [Theory]
-    [InlineData(11, 300)]
-    [InlineData(12, 300)]
+    [InlineData(11, 250)]
+    [InlineData(12, 250)]
     public async Task Party_with_encrypted_file_stores_survives_restarts_and_crashes_at_any_point(int seed, int steps)
     {
         using var folders = new FolderSet();
