@@ -58,7 +58,7 @@ internal sealed class SealedEnvelope
         using HpkeSenderContext context = Hpke.SetupBaseS(recipientEnvelopeKey, Info, out byte[] encapsulatedKey);
         var writer = new WireWriter(paddedContent.Length + MaxOverhead);
         writer.WriteUInt8(FormatVersion);
-        SignedEnvelopeKey.WriteDeviceId(writer, recipient);
+        WireIdentifier.Write(writer, recipient);
         writer.WriteFixed(encapsulatedKey);
         byte[] ciphertext = context.Seal(writer.WrittenSpan, paddedContent);
         writer.WriteFixed(ciphertext);
@@ -84,7 +84,7 @@ internal sealed class SealedEnvelope
             throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Sealed envelope version {version} is not supported.");
         }
 
-        var recipient = new DeviceId(SignedEnvelopeKey.ReadIdentifier(ref reader, "envelope.recipient"));
+        var recipient = new DeviceId(WireIdentifier.Read(ref reader, "envelope.recipient"));
         byte[] encapsulatedKey = reader.ReadFixed(Hpke.EncapsulatedKeySize, "envelope.encapsulatedKey").ToArray();
         int headerLength = encoded.Length - reader.Remaining;
         byte[] ciphertext = reader.ReadFixed(reader.Remaining, "envelope.ciphertext").ToArray();

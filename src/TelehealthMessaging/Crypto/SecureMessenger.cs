@@ -519,7 +519,7 @@ internal sealed class SecureMessenger : IDisposable
                 throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Peer record version {version} is not supported.");
             }
 
-            var user = new UserId(SignedEnvelopeKey.ReadIdentifier(ref reader, "peer.userId"));
+            var user = new UserId(WireIdentifier.Read(ref reader, "peer.userId"));
             ReadOnlySpan<byte> sessions = reader.ReadBytes(StoreLimits.MaxValueLength, "peer.sessions");
             reader.EnsureEnd();
             return (user, PeerDeviceSessions.Deserialize(sessions, _identity, _options.Ratchet, _timeProvider));
@@ -535,7 +535,7 @@ internal sealed class SecureMessenger : IDisposable
         byte[] serialized = sessions.Serialize();
         var writer = new WireWriter(serialized.Length + 80);
         writer.WriteUInt8(PeerRecordVersion);
-        SignedEnvelopeKey.WriteIdentifier(writer, user.Value!);
+        WireIdentifier.Write(writer, user);
         writer.WriteBytes(serialized, StoreLimits.MaxValueLength);
         byte[] record = writer.ToArray();
         try

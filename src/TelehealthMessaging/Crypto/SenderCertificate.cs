@@ -66,8 +66,8 @@ internal sealed class SenderCertificate
             throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Sender certificate version {version} is not supported.");
         }
 
-        var user = new UserId(SignedEnvelopeKey.ReadIdentifier(ref reader, "certificate.userId"));
-        var device = new DeviceId(SignedEnvelopeKey.ReadIdentifier(ref reader, "certificate.deviceId"));
+        var user = new UserId(WireIdentifier.Read(ref reader, "certificate.userId"));
+        var device = new DeviceId(WireIdentifier.Read(ref reader, "certificate.deviceId"));
         IdentityKey identity = IdentityKey.Read(ref reader, "certificate.identity");
         int signedLength = start.Remaining - reader.Remaining;
         byte[] signedPart = start.ReadFixed(signedLength, "certificate").ToArray();
@@ -94,8 +94,8 @@ internal sealed class SenderCertificate
     {
         var writer = new WireWriter(MaxEncodedSize);
         writer.WriteUInt8(FormatVersion);
-        SignedEnvelopeKey.WriteIdentifier(writer, user.Value ?? throw new ArgumentException("The user id is empty.", nameof(user)));
-        SignedEnvelopeKey.WriteDeviceId(writer, device);
+        WireIdentifier.Write(writer, user);
+        WireIdentifier.Write(writer, device);
         identity.Write(writer);
         return writer.ToArray();
     }

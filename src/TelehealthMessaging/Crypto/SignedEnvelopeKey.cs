@@ -102,35 +102,8 @@ internal sealed class SignedEnvelopeKey
     {
         var writer = new WireWriter(128);
         writer.WriteFixed(SignatureLabel);
-        WriteDeviceId(writer, device);
+        WireIdentifier.Write(writer, device);
         writer.WriteUInt32(id).WriteUInt64(createdAt).WriteFixed(publicKey);
         return writer.ToArray();
-    }
-
-    /// <summary>u8 length ‖ ASCII bytes: the one encoding of a DeviceId or UserId across the envelope formats.</summary>
-    internal static void WriteDeviceId(WireWriter writer, DeviceId device) => WriteIdentifier(writer, device.Value ?? throw new ArgumentException("The device id is empty.", nameof(device)));
-
-    internal static void WriteIdentifier(WireWriter writer, string value)
-    {
-        byte[] ascii = Encoding.ASCII.GetBytes(value);
-        writer.WriteUInt8((byte)ascii.Length).WriteFixed(ascii);
-    }
-
-    /// <summary>Reads u8 length ‖ ASCII and refuses anything that is not a valid identifier (1–64 of A-Z a-z 0-9 - .).</summary>
-    internal static string ReadIdentifier(ref WireReader reader, string field)
-    {
-        int length = reader.ReadUInt8(field + ".length");
-        if (length is 0 or > Identifier.MaxLength)
-        {
-            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"{field} must be 1 to {Identifier.MaxLength} bytes.");
-        }
-
-        string value = Encoding.ASCII.GetString(reader.ReadFixed(length, field));
-        if (!Identifier.IsValid(value))
-        {
-            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"{field} is not a valid identifier.");
-        }
-
-        return value;
     }
 }

@@ -357,6 +357,44 @@ public sealed class SecureMessengerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_prekey_deletion_after_the_session_was_stored_still_returns_the_message_and_is_retried()
+    {
+        EnvelopeTestDevice patient = await DeviceAsync("patient-1", "phone");
+        EnvelopeTestDevice clinician = await DeviceAsync("clinician-1", "desk");
+        byte[] envelope = Assert.Single(await patient.Messenger.SealAsync([await clinician.AsRecipientForAsync(patient)], Bytes("first contact"))).Envelope;
+        byte[]? keySetBefore = await clinician.KeySetBytesAsync();
+        int oneTimeBefore = clinician.Messenger.OneTimePrekeys().Count;
+
+        // The session write succeeds; the key-set write that deletes the used one-time prekeys fails.
+        clinician.Crash.Arm(1);
+        Assert.Equal("first contact", Text((await clinician.Messenger.OpenAsync(envelope)).Plaintext));
+        Assert.NotNull(await clinician.SessionBytesAsync(patient));
+        Assert.Equal(keySetBefore, await clinician.KeySetBytesAsync());
+        Assert.Equal(oneTimeBefore - 2, clinician.Messenger.OneTimePrekeys().Count);
+
+        // The next operation stores the key set first.
+        byte[] reply = Assert.Single(await clinician.Messenger.SealAsync([await patient.AsRecipientForAsync(clinician)], Bytes("reply"))).Envelope;
+        Assert.NotEqual(keySetBefore, await clinician.KeySetBytesAsync());
+        await clinician.RestartAsync();
+        Assert.Equal(oneTimeBefore - 2, clinician.Messenger.OneTimePrekeys().Count);
+        Assert.Equal("reply", Text((await patient.Messenger.OpenAsync(reply)).Plaintext));
+    }
+
+    [Fact]
+    public async Task A_crash_before_the_session_is_stored_leaves_the_envelope_openable_after_restart()
+    {
+        EnvelopeTestDevice patient = await DeviceAsync("patient-1", "phone");
+        EnvelopeTestDevice clinician = await DeviceAsync("clinician-1", "desk");
+        byte[] envelope = Assert.Single(await patient.Messenger.SealAsync([await clinician.AsRecipientForAsync(patient)], Bytes("survives"))).Envelope;
+
+        clinician.Crash.Arm(0);
+        await Assert.ThrowsAsync<IOException>(() => clinician.Messenger.OpenAsync(envelope));
+        Assert.Null(await clinician.SessionBytesAsync(patient));
+        await clinician.RestartAsync();
+        Assert.Equal("survives", Text((await clinician.Messenger.OpenAsync(envelope)).Plaintext));
+    }
+
+    [Fact]
     public async Task Nothing_sensitive_appears_in_exception_messages_or_ToString()
     {
         const string Canary = "CANARY-diagnosis-HIV-positive";
