@@ -395,6 +395,23 @@ public sealed class SecureMessengerTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_seals_and_opens_on_one_messenger_never_reuse_a_message_key()
+    {
+        EnvelopeTestDevice patient = await DeviceAsync("patient-1", "phone");
+        EnvelopeTestDevice clinician = await DeviceAsync("clinician-1", "desk");
+        await EstablishAsync(patient, clinician);
+        EnvelopeRecipient recipient = await clinician.AsRecipientForAsync(patient);
+
+        OutgoingEnvelope[][] sealedInParallel = await Task.WhenAll(Enumerable.Range(0, 24).Select(i =>
+            Task.Run(async () => (await patient.Messenger.SealAsync([recipient], Bytes($"parallel {i}"))).ToArray())));
+
+        // Opened concurrently and in reverse order: each opens exactly once, whatever the interleaving.
+        string[] opened = await Task.WhenAll(sealedInParallel.Reverse().Select(envelopes =>
+            Task.Run(async () => Text((await clinician.Messenger.OpenAsync(Assert.Single(envelopes).Envelope)).Plaintext))));
+        Assert.Equal(Enumerable.Range(0, 24).Select(i => $"parallel {i}").Order(StringComparer.Ordinal), opened.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Nothing_sensitive_appears_in_exception_messages_or_ToString()
     {
         const string Canary = "CANARY-diagnosis-HIV-positive";
