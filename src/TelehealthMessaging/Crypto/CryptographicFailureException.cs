@@ -41,6 +41,9 @@ internal enum CryptographicFailureReason
 
     /// <summary>A prekey bundle, prekey message or stored session belongs to a different identity than the peer device's.</summary>
     IdentityMismatch,
+
+    /// <summary>A sealed envelope is addressed to another device than the one opening it.</summary>
+    WrongRecipient,
 }
 
 /// <summary>
