@@ -1,3 +1,4 @@
+using TelehealthMessaging.Transport;
 namespace TelehealthMessaging.Crypto;
 
 /// <summary>
@@ -77,17 +78,18 @@ internal sealed class SealedEnvelope
             throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"A sealed envelope may be at most {MaxEncodedSize} bytes.");
         }
 
-        var reader = new WireReader(encoded);
-        byte version = reader.ReadUInt8("envelope.version");
-        if (version != FormatVersion)
+        // The cleartext header is the one the relay parses too: one parser, so the two can never disagree.
+        if (!SealedEnvelopeHeader.TryParse(encoded, out SealedEnvelopeHeader header, out SealedEnvelopeHeaderError error))
         {
-            throw new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Sealed envelope version {version} is not supported.");
+            throw error == SealedEnvelopeHeaderError.UnknownVersion
+                ? new CryptographicFailureException(CryptographicFailureReason.UnsupportedAlgorithm, $"Sealed envelope version {encoded[0]} is not supported.")
+                : new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"The sealed envelope's cleartext header is malformed ({error}).");
         }
 
-        var recipient = new DeviceId(WireIdentifier.Read(ref reader, "envelope.recipient"));
-        byte[] encapsulatedKey = reader.ReadFixed(Hpke.EncapsulatedKeySize, "envelope.encapsulatedKey").ToArray();
-        int headerLength = encoded.Length - reader.Remaining;
-        byte[] ciphertext = reader.ReadFixed(reader.Remaining, "envelope.ciphertext").ToArray();
+        DeviceId recipient = header.Recipient;
+        byte[] encapsulatedKey = encoded.Slice(header.EncapsulatedKeyOffset, Hpke.EncapsulatedKeySize).ToArray();
+        int headerLength = header.CiphertextOffset;
+        byte[] ciphertext = encoded[header.CiphertextOffset..].ToArray();
         if (ciphertext.Length < Aead.TagSize || !EnvelopePadding.IsBucket(ciphertext.Length - Aead.TagSize))
         {
             throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "envelope.ciphertext is not a padding bucket plus its tag.");

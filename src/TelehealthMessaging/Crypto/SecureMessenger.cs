@@ -29,7 +29,7 @@ internal sealed class SecureMessenger : IDisposable
     /// The record holding this device's prekeys and envelope keys. Prekey ids start at 1, so id 0 of the signed-prekey
     /// kind never names a single prekey; a dedicated <see cref="KeyRecordKind"/> would be clearer (requested).
     /// </summary>
-    public static readonly KeyRecordName KeySetRecord = KeyRecordName.SignedPreKey(0);
+    public static readonly KeyRecordName KeySetRecord = KeyRecordName.DeviceKeySet;
 
     private const byte KeySetVersion = 1;
     private const byte PeerRecordVersion = 1;

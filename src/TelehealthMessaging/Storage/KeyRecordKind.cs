@@ -14,4 +14,10 @@ public enum KeyRecordKind
 
     /// <summary>A post-quantum (KEM) prekey, by its id.</summary>
     KemPreKey = 4,
+
+    /// <summary>
+    /// The device's current set of prekeys and envelope keys with their rotation state, kept as one record so that one
+    /// atomic write updates them together; there is one, with id 0.
+    /// </summary>
+    DeviceKeySet = 5,
 }
