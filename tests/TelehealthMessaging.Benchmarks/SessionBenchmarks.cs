@@ -20,8 +20,14 @@ public class SessionBenchmarks : IDisposable
     public void GlobalSetup()
     {
         _pair = new SessionPair();
-        _pair.Establish(_small);
         _bundle = _pair.CreateBundle();
+
+        // A broken roundtrip must fail the run, not be timed.
+        ExpectRoundtrip(_pair.SetUp(_bundle, _small), _small);
+        _pair.Establish(_small);
+        ExpectRoundtrip(_pair.AliceToBob(_small), _small);
+        ExpectRoundtrip(_pair.BobToAlice(_small), _small);
+        ExpectRoundtrip(_pair.AliceToBob(_large), _large);
     }
 
     [GlobalCleanup]
@@ -51,5 +57,13 @@ public class SessionBenchmarks : IDisposable
     {
         _pair?.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    private static void ExpectRoundtrip(byte[] decrypted, byte[] sent)
+    {
+        if (!decrypted.AsSpan().SequenceEqual(sent))
+        {
+            throw new InvalidOperationException("A roundtrip returned different plaintext.");
+        }
     }
 }

@@ -73,6 +73,7 @@ const rows = operations.map((op) => {
     ratio: median(ratios),
     ratios,
     met: median(ratios) >= op.target,
+    everyRound: Math.min(...ratios) >= op.target,
     allocated: median(ours.map((b) => b.Memory.BytesAllocatedPerOperation)),
   };
 });
@@ -95,10 +96,11 @@ w('```');
 w();
 w(`- Machine: ${machine.nproc} logical cores, ${machine.cpu}, ${machine.os}. Load average (1, 5, 15 min) at start ${machine.load_start}, at end ${machine.load_end}. The machine is shared: other engineers were building on it during the run, so absolute numbers are noisy and lower than on an idle machine; the ratios are what to read.`);
 w(`- Run: ${machine.started} to ${machine.finished}, ${rounds} rounds.`);
-w(`- Versions: .NET ${host.RuntimeVersion} (SDK ${machine.dotnet_sdk}), BenchmarkDotNet ${host.BenchmarkDotNetVersion}, Node ${machine.node}, @signalapp/libsignal-client ${libsignal[0].libsignalClient}.`);
+w(`- Versions: ${host.RuntimeVersion} (SDK ${machine.dotnet_sdk}), BenchmarkDotNet ${host.BenchmarkDotNetVersion}, Node ${machine.node}, @signalapp/libsignal-client ${libsignal[0].libsignalClient}.`);
 w('- Order: libsignal, .NET, libsignal, .NET, …, libsignal. Each .NET round is paired with the mean of the two libsignal runs around it; the ratio shown is the median of those paired ratios, with their range. The ops/s columns are medians over rounds.');
 w('- Ours: BenchmarkDotNet `ShortRun` job **in process** (`--job short --inProcess`: 3 warm-up and 3 measured iterations per benchmark, no separate benchmark process) with `[MemoryDiagnoser]`, over the internal session API (`PeerDeviceSessions`, as the SDK uses it), one message per operation (the alternating benchmark runs A→B and B→A per invocation with `OperationsPerInvoke = 2`). The full default job takes too long on this shared machine for a run that must finish in minutes.');
 w(`- libsignal: \`libsignal/bench.js\`, the public API with in-memory stores that keep native records in maps (no serialization, like ours). Per operation: warm-up, then ${libsignal[0].repeats} timed repeats of a fixed iteration count, median.`);
+w('- libsignal\'s Node API is asynchronous and calls back into the JavaScript stores for every session and identity lookup; that bridge is part of its cost here, as it is for a Node app using it. Its allocations happen mostly in native code and are not measured; ours are BenchmarkDotNet\'s managed bytes allocated per message (encrypt and decrypt together).');
 w('- Both sides encrypt and decrypt in one process. Session setup on both sides uses a bundle without a one-time EC prekey and with a signed ML-KEM-768 / Kyber prekey that is not consumed (the last-resort case), so it can be repeated against the same prekeys; key generation is not timed. Our setup includes parsing the encoded bundle and verifying its signatures; libsignal\'s includes building its `PreKeyBundle` object and verifying its signatures.');
 w();
 w('## Results');
@@ -111,7 +113,7 @@ for (const r of rows) {
   } else {
     const range = `${fmt(Math.min(...r.ratios), 2)}–${fmt(Math.max(...r.ratios), 2)}`;
     const target = r.target === 1 ? 'no slower (≥ 1×)' : `≥ ${r.target}×`;
-    w(`| ${r.title} | ${fmt(r.ours)} | ${fmt(r.libsignal)} | **${fmt(r.ratio, 2)}×** (${range}) | ${target} | ${r.met ? 'met' : '**missed**'} | ${fmt(r.allocated)} B |`);
+    w(`| ${r.title} | ${fmt(r.ours)} | ${fmt(r.libsignal)} | **${fmt(r.ratio, 2)}×** (${range}) | ${target} | ${r.met ? (r.everyRound ? 'met' : 'met (not in every round)') : '**missed**'} | ${fmt(r.allocated)} B |`);
   }
 }
 const overheadMet = overhead.unsealed256 <= 110;
@@ -155,7 +157,7 @@ const models = {
     ],
   },
   SessionSetup256: {
-    steps: [['Ed25519Verify', 4], ['MLKemEncapsulate', 1], ['MLKemDecapsulate', 1], ['X25519Generate', 3], ['X25519Agreement', 9], ['X25519Import', 2], ['RootKdf', 3], ...perMessage],
+    steps: [['Ed25519Verify', 4], ['MLKemEncapsulate', 1], ['MLKemDecapsulate', 1], ['X25519Generate', 3], ['X25519Agreement', 9], ['X25519Import', 1], ['RootKdf', 3], ...perMessage],
     note: 'Initiator: three Ed25519 verifications (identity binding, signed prekey, ML-KEM prekey), ML-KEM encapsulation, an ephemeral key and three agreements (PQXDH without a one-time prekey), a ratchet key and one more agreement. Responder: one Ed25519 verification of the initiator identity, three agreements, ML-KEM decapsulation, a copy of the signed prekey, then the first DH ratchet step (two agreements, a new key). Plus the message itself.',
     ideas: [
       'The same X25519 lever as for the ratchet step: nine agreements and three key generations per setup.',
@@ -180,21 +182,25 @@ for (const b of primitivesReport.Benchmarks) {
 }
 w();
 
-const missed = rows.filter((r) => !r.pending && !r.met);
-if (missed.length === 0) {
-  w('Every measured target is met.');
+// A target missed, or met by the median but not in every round, gets its breakdown.
+const profiled = rows.filter((r) => !r.pending && !r.everyRound);
+if (profiled.length === 0) {
+  w('Every measured target is met in every round.');
 } else {
-  for (const r of missed) {
+  for (const r of profiled) {
     const model = models[r.key];
     const measured = 1e9 / r.ours;
-    w(`### ${r.title}: missed, measured ratio ${fmt(r.ratio, 2)}× against a target of ${r.target}×`);
+    const verdict = r.met ? 'met by the median but not in every round' : 'missed';
+    w(`### ${r.title}: ${verdict}, measured ratio ${fmt(r.ratio, 2)}× (rounds ${r.ratios.map((v) => fmt(v, 2)).join(', ')}) against a target of ${r.target}×`);
     w();
     w(model.note);
     w();
     w('| Step | Count | µs each | µs total | Share of the measured time |');
     w('|---|---:|---:|---:|---:|');
+    const counts = new Map();
+    for (const [name, count] of model.steps) counts.set(name, (counts.get(name) ?? 0) + count);
     let modelled = 0;
-    const steps = model.steps.map(([name, count]) => {
+    const steps = [...counts].map(([name, count]) => {
       const each = primitives[name].Statistics.Median;
       modelled += each * count;
       return { name, count, each };
