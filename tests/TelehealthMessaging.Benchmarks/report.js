@@ -91,7 +91,7 @@ w();
 w('## How this was measured');
 w();
 w('```');
-w('bash tests/TelehealthMessaging.Benchmarks/run.sh        # ROUNDS=5 for more rounds');
+w('bash tests/TelehealthMessaging.Benchmarks/run.sh        # ROUNDS=N to change the number of rounds (default 5)');
 w('```');
 w();
 w(`- Machine: ${machine.nproc} logical cores, ${machine.cpu}, ${machine.os}. Load average (1, 5, 15 min) at start ${machine.load_start}, at end ${machine.load_end}. The machine is shared: other engineers were building on it during the run, so absolute numbers are noisy and lower than on an idle machine; the ratios are what to read.`);

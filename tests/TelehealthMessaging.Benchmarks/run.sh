@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the session benchmarks and the libsignal baseline side by side on this machine and writes docs/benchmarks.md.
 #
-#   bash tests/TelehealthMessaging.Benchmarks/run.sh            # 3 rounds, about 5 minutes on 2 busy cores
-#   ROUNDS=5 bash tests/TelehealthMessaging.Benchmarks/run.sh
+#   bash tests/TelehealthMessaging.Benchmarks/run.sh            # 5 rounds, about 7 minutes on 2 busy cores
+#   ROUNDS=3 bash tests/TelehealthMessaging.Benchmarks/run.sh   # quicker, noisier
 #   BENCH_OUT=/tmp/bench bash tests/TelehealthMessaging.Benchmarks/run.sh   # keep the raw results
 #
 # Needs the .NET SDK and Node 20+. The two sides alternate (libsignal, .NET, libsignal, .NET, ..., libsignal) so that
@@ -12,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-rounds="${ROUNDS:-3}"
+rounds="${ROUNDS:-5}"
 # BENCH_OUT keeps the raw results (BenchmarkDotNet JSON, baseline JSON) in a directory of your choice.
 if [ -n "${BENCH_OUT:-}" ]; then
   out="$BENCH_OUT"
