@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using BenchmarkDotNet.Attributes;
+
+namespace TelehealthMessaging.Benchmarks;
+
+/// <summary>
+/// The operations the encryption issue sets targets for, each one message encrypted by one device and decrypted by
+/// the other in this process. run.sh compares them with the libsignal baseline by method name: adding the sealed
+/// benchmark is one method named <c>SealedOneDirection256</c> here (run.sh already has its row and its baseline).
+/// </summary>
+[MemoryDiagnoser]
+public class SessionBenchmarks : IDisposable
+{
+    private readonly byte[] _small = RandomNumberGenerator.GetBytes(256);
+    private readonly byte[] _large = RandomNumberGenerator.GetBytes(64 * 1024);
+    private SessionPair _pair = null!;
+    private byte[] _bundle = [];
+
+    [GlobalSetup]
+    public void GlobalSetup()
+    {
+        _pair = new SessionPair();
+        _bundle = _pair.CreateBundle();
+
+        // A broken roundtrip must fail the run, not be timed.
+        ExpectRoundtrip(_pair.SetUp(_bundle, _small), _small);
+        _pair.Establish(_small);
+        ExpectRoundtrip(_pair.AliceToBob(_small), _small);
+        ExpectRoundtrip(_pair.BobToAlice(_small), _small);
+        ExpectRoundtrip(_pair.AliceToBob(_large), _large);
+    }
+
+    [GlobalCleanup]
+    public void GlobalCleanup() => _pair.Dispose();
+
+    /// <summary>Alice encrypts 256 bytes, Bob decrypts: the same sending chain every time (no DH ratchet step).</summary>
+    [Benchmark]
+    public byte[] UnsealedOneDirection256() => _pair.AliceToBob(_small);
+
+    /// <summary>Alice → Bob then Bob → Alice: every message starts a new sending chain, so each costs a DH ratchet step.</summary>
+    [Benchmark(OperationsPerInvoke = 2)]
+    public byte[] Alternating256()
+    {
+        _pair.AliceToBob(_small);
+        return _pair.BobToAlice(_small);
+    }
+
+    /// <summary>Parse and verify Bob's bundle, PQXDH as initiator (ML-KEM encapsulation), first encrypt, Bob's first decrypt.</summary>
+    [Benchmark]
+    public byte[] SessionSetup256() => _pair.SetUp(_bundle, _small);
+
+    /// <summary>Alice encrypts 64 KiB, Bob decrypts.</summary>
+    [Benchmark]
+    public byte[] UnsealedOneDirection64K() => _pair.AliceToBob(_large);
+
+    public void Dispose()
+    {
+        _pair?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static void ExpectRoundtrip(byte[] decrypted, byte[] sent)
+    {
+        if (!decrypted.AsSpan().SequenceEqual(sent))
+        {
+            throw new InvalidOperationException("A roundtrip returned different plaintext.");
+        }
+    }
+}
