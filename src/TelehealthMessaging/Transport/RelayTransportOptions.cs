@@ -12,6 +12,19 @@ public sealed class RelayTransportOptions
     /// <summary>The device the transport acts as; it reads this device's mailbox. Required.</summary>
     public DeviceId Device { get; set; }
 
+    /// <summary>
+    /// Signs a relay request: receives the canonical request bytes (docs/relay.md, Authentication) and returns the
+    /// 64-byte Ed25519 signature by the device's identity key. Required for <c>http(s)://</c> endpoints; the key never
+    /// leaves the caller.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, byte[]>? RequestSigner { get; set; }
+
+    /// <summary>The clock for request timestamps and waits. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>How long an HTTP receive stream waits after an empty fetch before fetching again. Default 5 seconds; 10 ms to 1 hour.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Throws when the options cannot produce a transport.</summary>
     /// <exception cref="ArgumentException">A required value is missing or invalid.</exception>
     public void Validate()
@@ -25,6 +38,16 @@ public sealed class RelayTransportOptions
         {
             throw new ArgumentException("Device is required.", nameof(Device));
         }
+
+        if (TimeProvider is null)
+        {
+            throw new ArgumentException("TimeProvider is required.", nameof(TimeProvider));
+        }
+
+        if (PollInterval < TimeSpan.FromMilliseconds(10) || PollInterval > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException("PollInterval must be 10 ms to 1 hour.", nameof(PollInterval));
+        }
     }
 }
 
@@ -34,11 +57,15 @@ public static class RelayTransport
     /// <summary>The scheme of endpoints served by an <see cref="InMemoryRelay"/>: <c>memory://name</c>.</summary>
     public const string MemoryScheme = "memory";
 
+    /// <summary>The name of the <see cref="HttpClient"/> HTTP transports take from <see cref="IHttpClientFactory"/>.</summary>
+    public const string HttpClientName = "TelehealthMessaging.Relay";
+
     /// <summary>Creates a transport for <see cref="RelayTransportOptions.Endpoint"/>.</summary>
     /// <param name="options">The options; validated first.</param>
+    /// <param name="httpClientFactory">Required for <c>http(s)://</c>: supplies the client named <see cref="HttpClientName"/>, configured by <see cref="Microsoft.Extensions.DependencyInjection.RelayTransportServiceCollectionExtensions.AddRelayTransportHttpClient(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/>.</param>
     /// <returns>A new transport; dispose it when done.</returns>
-    /// <exception cref="ArgumentException">The options are invalid, the scheme is not supported, or no in-memory relay has the endpoint's name.</exception>
-    public static IRelayTransport Create(RelayTransportOptions options)
+    /// <exception cref="ArgumentException">The options are invalid, the scheme is not supported, no in-memory relay has the endpoint's name, or an HTTP endpoint lacks a factory or signer.</exception>
+    public static IRelayTransport Create(RelayTransportOptions options, IHttpClientFactory? httpClientFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -50,6 +77,16 @@ public static class RelayTransport
             return relay.Connect(options.Device);
         }
 
-        throw new ArgumentException($"The endpoint scheme '{endpoint.Scheme}' is not supported; supported: {MemoryScheme}.", nameof(options));
+        if (endpoint.Scheme == Uri.UriSchemeHttp || endpoint.Scheme == Uri.UriSchemeHttps)
+        {
+            if (httpClientFactory is null)
+            {
+                throw new ArgumentException("HTTP endpoints need an IHttpClientFactory.", nameof(httpClientFactory));
+            }
+
+            return new HttpRelayTransport(httpClientFactory.CreateClient(HttpClientName), options);
+        }
+
+        throw new ArgumentException($"The endpoint scheme '{endpoint.Scheme}' is not supported; supported: {MemoryScheme}, http, https.", nameof(options));
     }
 }

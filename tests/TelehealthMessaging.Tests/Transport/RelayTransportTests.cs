@@ -1,3 +1,4 @@
+using NSubstitute;
 using TelehealthMessaging.Transport;
 using static TelehealthMessaging.Tests.Transport.TransportTestKit;
 
@@ -49,6 +50,28 @@ public sealed class RelayTransportTests
         var options = new RelayTransportOptions { Endpoint = new Uri(endpoint), Device = DeviceId.New() };
 
         Assert.Throws<ArgumentException>(() => RelayTransport.Create(options));
+    }
+
+    [Fact]
+    public void An_http_endpoint_needs_a_client_factory_and_a_signer()
+    {
+        var options = new RelayTransportOptions { Endpoint = new Uri("http://127.0.0.1:5080"), Device = DeviceId.New() };
+        var factory = Substitute.For<IHttpClientFactory>();
+        factory.CreateClient(RelayTransport.HttpClientName).Returns(_ => new HttpClient());
+
+        Assert.Throws<ArgumentException>(() => RelayTransport.Create(options));
+        Assert.Throws<ArgumentException>(() => RelayTransport.Create(options, factory));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(3_600_001)]
+    public void Poll_intervals_out_of_range_are_refused(int milliseconds)
+    {
+        var options = new RelayTransportOptions { Endpoint = new Uri("memory://x"), Device = DeviceId.New(), PollInterval = TimeSpan.FromMilliseconds(milliseconds) };
+
+        Assert.Throws<ArgumentException>(options.Validate);
     }
 
     [Fact]
