@@ -25,7 +25,9 @@ internal sealed class HttpRelayTransport : IRelayTransport
     public HttpRelayTransport(HttpClient http, RelayTransportOptions options)
     {
         _http = http;
-        Uri endpoint = options.Endpoint!;
+        Uri endpoint = options.Endpoint!.Scheme is "ws" or "wss"
+            ? new UriBuilder(options.Endpoint) { Scheme = options.Endpoint.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri
+            : options.Endpoint;
         _baseAddress = endpoint.AbsolutePath.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/");
         _device = options.Device;
         _signer = options.RequestSigner ?? throw new ArgumentException("RequestSigner is required for HTTP endpoints.", nameof(options));
@@ -92,6 +94,13 @@ internal sealed class HttpRelayTransport : IRelayTransport
         using JsonDocument _ = await CallAsync(HttpMethod.Post, "v1/messages/ack", body, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>One page of the own mailbox after <paramref name="after"/> (the WebSocket transport's fallback).</summary>
+    public async Task<List<IncomingEnvelope>> FetchPageAsync(RelayCursor after, CancellationToken cancellationToken)
+    {
+        using JsonDocument answer = await CallAsync(HttpMethod.Get, "v1/messages?after=" + after.ToString(), null, cancellationToken).ConfigureAwait(false);
+        return ReadPage(answer.RootElement);
+    }
+
     public async IAsyncEnumerable<IncomingEnvelope> ReceiveAsync(RelayCursor? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
@@ -100,11 +109,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
         RelayCursor cursor = after ?? RelayCursor.Start;
         while (true)
         {
-            List<IncomingEnvelope> page;
-            using (JsonDocument answer = await CallAsync(HttpMethod.Get, "v1/messages?after=" + cursor.ToString(), null, ct).ConfigureAwait(false))
-            {
-                page = ReadPage(answer.RootElement);
-            }
+            List<IncomingEnvelope> page = await FetchPageAsync(cursor, ct).ConfigureAwait(false);
 
             foreach (IncomingEnvelope envelope in page)
             {

@@ -25,6 +25,24 @@ public sealed class RelayTransportOptions
     /// <summary>How long an HTTP receive stream waits after an empty fetch before fetching again. Default 5 seconds; 10 ms to 1 hour.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>WebSocket only: how often a ping keeps the connection alive. Default 15 seconds; 1 second to 10 minutes.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// WebSocket only: how long a connection may go without a pong (on .NET 9 and later) or, on .NET 8, without any
+    /// frame before it is treated as dead and replaced; also the connect timeout. Default 30 seconds; 1 second to 10 minutes.
+    /// </summary>
+    public TimeSpan DeadConnectionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>WebSocket only: the first reconnect backoff ceiling; attempt n waits a random time below min(max, base·2^n). Default 1 second.</summary>
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>WebSocket only: the largest reconnect backoff ceiling. Default 30 seconds; at least <see cref="ReconnectBaseDelay"/>.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>WebSocket only: the source of backoff jitter; <see cref="Random.Shared"/> when null. Set a seeded one in tests.</summary>
+    public Random? ReconnectRandom { get; set; }
+
     /// <summary>Throws when the options cannot produce a transport.</summary>
     /// <exception cref="ArgumentException">A required value is missing or invalid.</exception>
     public void Validate()
@@ -42,6 +60,21 @@ public sealed class RelayTransportOptions
         if (TimeProvider is null)
         {
             throw new ArgumentException("TimeProvider is required.", nameof(TimeProvider));
+        }
+
+        if (KeepAliveInterval < TimeSpan.FromSeconds(1) || KeepAliveInterval > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException("KeepAliveInterval must be 1 second to 10 minutes.", nameof(KeepAliveInterval));
+        }
+
+        if (DeadConnectionTimeout < TimeSpan.FromSeconds(1) || DeadConnectionTimeout > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException("DeadConnectionTimeout must be 1 second to 10 minutes.", nameof(DeadConnectionTimeout));
+        }
+
+        if (ReconnectBaseDelay <= TimeSpan.Zero || ReconnectMaxDelay < ReconnectBaseDelay)
+        {
+            throw new ArgumentException("ReconnectBaseDelay must be positive and ReconnectMaxDelay at least as large.", nameof(ReconnectMaxDelay));
         }
 
         if (PollInterval < TimeSpan.FromMilliseconds(10) || PollInterval > TimeSpan.FromHours(1))
@@ -87,6 +120,16 @@ public static class RelayTransport
             return new HttpRelayTransport(httpClientFactory.CreateClient(HttpClientName), options);
         }
 
-        throw new ArgumentException($"The endpoint scheme '{endpoint.Scheme}' is not supported; supported: {MemoryScheme}, http, https.", nameof(options));
+        if (endpoint.Scheme is "ws" or "wss")
+        {
+            if (httpClientFactory is null)
+            {
+                throw new ArgumentException("WebSocket endpoints need an IHttpClientFactory for sending and the HTTP fallback.", nameof(httpClientFactory));
+            }
+
+            return new WebSocketRelayTransport(new HttpRelayTransport(httpClientFactory.CreateClient(HttpClientName), options), options);
+        }
+
+        throw new ArgumentException($"The endpoint scheme '{endpoint.Scheme}' is not supported; supported: {MemoryScheme}, http, https, ws, wss.", nameof(options));
     }
 }
