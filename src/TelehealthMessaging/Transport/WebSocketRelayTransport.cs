@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace TelehealthMessaging.Transport;
+
+/// <summary>
+/// Receives by WebSocket push (<c>GET /v1/ws</c>) with keep-alive, dead-connection detection and one reconnect loop
+/// with full-jitter backoff, resuming after the last cursor whose envelopes are all acknowledged; sends and, while no
+/// socket is open, fetches and acknowledges through the HTTP transport.
+/// </summary>
+internal sealed class WebSocketRelayTransport : IRelayTransport
+{
+    private const int MaxFrameBytes = 1024 * 1024;
+
+    private readonly HttpRelayTransport _http;
+    private readonly Uri _socketBase;
+    private readonly RelayTransportOptions _options;
+    private readonly Random _random;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly SemaphoreSlim _sendGate = new(1, 1);
+    private readonly object _stateGate = new();
+    private readonly ResumeTracker _tracker = new();
+    private TransportState _state = TransportState.Disconnected;
+    private ClientWebSocket? _socket;
+    private int _receiving;
+
+    public WebSocketRelayTransport(HttpRelayTransport http, RelayTransportOptions options)
+    {
+        _http = http;
+        _options = options;
+        Uri endpoint = options.Endpoint!;
+        _socketBase = endpoint.AbsolutePath.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/");
+        _random = options.ReconnectRandom ?? Random.Shared;
+    }
+
+    public event EventHandler<TransportStateChangedEventArgs>? StateChanged;
+
+    public TransportState State
+    {
+        get
+        {
+            lock (_stateGate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    public Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default) =>
+        _http.SendAsync(batch, cancellationToken);
+
+    public async Task AcknowledgeAsync(IReadOnlyList<MessageId> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count is 0 or > InMemoryRelay.MaxFetchEnvelopes || ids.Any(id => id.Value is null))
+        {
+            throw new ArgumentException("Acknowledge 1 to 100 valid message ids at a time.", nameof(ids));
+        }
+
+        ClientWebSocket? socket = Volatile.Read(ref _socket);
+        bool sent = false;
+        if (socket is { State: WebSocketState.Open })
+        {
+            byte[] frame = AckFrame(ids);
+            await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+                sent = true;
+            }
+            catch (Exception error) when (error is WebSocketException or ObjectDisposedException)
+            {
+                // The socket died or was replaced under us; fall through to HTTP.
+            }
+            finally
+            {
+                _sendGate.Release();
+            }
+        }
+
+        if (!sent)
+        {
+            await _http.AcknowledgeAsync(ids, cancellationToken).ConfigureAwait(false);
+        }
+
+        // An ack frame lost with its socket leaves the envelope stored: it is delivered again and deduplicated above.
+        _tracker.Acknowledged(ids);
+    }
+
+    public async IAsyncEnumerable<IncomingEnvelope> ReceiveAsync(RelayCursor? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        if (Interlocked.Exchange(ref _receiving, 1) == 1)
+        {
+            throw new InvalidOperationException("A WebSocket transport runs one receive stream at a time.");
+        }
+
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+            CancellationToken ct = linked.Token;
+            _tracker.Reset(after ?? RelayCursor.Start);
+            int attempt = 0;
+            bool connectedBefore = false;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                SetState(connectedBefore ? TransportState.Reconnecting : TransportState.Connecting);
+                ClientWebSocket? socket = await TryConnectAsync(_tracker.ResumeCursor, ct).ConfigureAwait(false);
+                if (socket is null)
+                {
+                    // The socket cannot be opened: fetch over HTTP meanwhile, then back off before the next attempt.
+                    List<IncomingEnvelope> page = await TryFetchAsync(_tracker.ResumeCursor, ct).ConfigureAwait(false);
+                    foreach (IncomingEnvelope envelope in page)
+                    {
+                        _tracker.Delivered(envelope);
+                        yield return envelope;
+                    }
+
+                    await Task.Delay(ReconnectBackoff.Next(attempt++, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, _random), _options.TimeProvider, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                attempt = 0;
+                connectedBefore = true;
+                Volatile.Write(ref _socket, socket);
+                SetState(TransportState.Connected);
+                try
+                {
+                    while (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false) is { } envelope)
+                    {
+                        _tracker.Delivered(envelope);
+                        yield return envelope;
+                    }
+                }
+                finally
+                {
+                    Interlocked.CompareExchange(ref _socket, null, socket);
+                    socket.Abort();
+                    socket.Dispose();
+                }
+
+                ct.ThrowIfCancellationRequested();
+                SetState(TransportState.Reconnecting);
+                await Task.Delay(ReconnectBackoff.Next(attempt++, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, _random), _options.TimeProvider, ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _receiving, 0);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_disposed.IsCancellationRequested)
+        {
+            _disposed.Cancel();
+            Volatile.Read(ref _socket)?.Abort();
+            SetState(TransportState.Closed);
+            await _http.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Drops the current socket as a network failure would (for tests of reconnect and resume).</summary>
+    internal void AbortConnection() => Volatile.Read(ref _socket)?.Abort();
+
+    private static byte[] AckFrame(IReadOnlyList<MessageId> ids)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "ack");
+            writer.WriteStartArray("ids");
+            foreach (MessageId id in ids)
+            {
+                writer.WriteStringValue(id.Value);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
+    {
+        string relative = "v1/ws?after=" + after.ToString();
+        var http = new Uri(_socketBase, relative);
+        var uri = new UriBuilder(http) { Scheme = _socketBase.Scheme == "wss" ? "wss" : "ws" }.Uri;
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+#if NET9_0_OR_GREATER
+        // A pong must answer each ping within this time, or the socket is aborted: half-open connections are detected.
+        socket.Options.KeepAliveTimeout = _options.DeadConnectionTimeout;
+#endif
+        Span<byte> nonceBytes = stackalloc byte[RelayRequestSignature.NonceSize];
+        RandomNumberGenerator.Fill(nonceBytes);
+        string nonce = Base64Url.Encode(nonceBytes);
+        long timestamp = _options.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
+        byte[] signature = _options.RequestSigner!(RelayRequestSignature.CanonicalBytes("GET", uri.PathAndQuery, timestamp, nonce, RelayRequestSignature.EmptyBodyDigest));
+        socket.Options.SetRequestHeader(RelayRequestSignature.DeviceHeader, _options.Device.Value);
+        socket.Options.SetRequestHeader(RelayRequestSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        socket.Options.SetRequestHeader(RelayRequestSignature.NonceHeader, nonce);
+        socket.Options.SetRequestHeader(RelayRequestSignature.SignatureHeader, Base64Url.Encode(signature));
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.DeadConnectionTimeout, _options.TimeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+            await socket.ConnectAsync(uri, linked.Token).ConfigureAwait(false);
+            return socket;
+        }
+        catch (Exception error) when (error is WebSocketException or HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
+
+    private async Task<List<IncomingEnvelope>> TryFetchAsync(RelayCursor after, CancellationToken ct)
+    {
+        try
+        {
+            return await _http.FetchPageAsync(after, ct).ConfigureAwait(false);
+        }
+        catch (RelayRequestException error) when (error.IsTransient)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>The next envelope frame, or null once the socket has closed, failed or gone silent too long.</summary>
+    private static async Task<IncomingEnvelope?> ReceiveFrameAsync(ClientWebSocket socket, RelayTransportOptions options, CancellationToken ct)
+    {
+        byte[] buffer = new byte[64 * 1024];
+        using var frame = new MemoryStream();
+        try
+        {
+#if NET9_0_OR_GREATER
+            CancellationToken receiveToken = ct;
+#else
+            // net8 has no KeepAliveTimeout: a connection silent for DeadConnectionTimeout is treated as dead and replaced.
+            using var idle = new CancellationTokenSource(options.DeadConnectionTimeout, options.TimeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
+            CancellationToken receiveToken = linked.Token;
+#endif
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(buffer.AsMemory(), receiveToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close || frame.Length + result.Count > MaxFrameBytes)
+                {
+                    return null;
+                }
+
+                frame.Write(buffer, 0, result.Count);
+            }
+            while (!result.EndOfMessage);
+        }
+        catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            // Closed, aborted (AbortConnection, disposal) or silent too long: the caller reconnects and resumes.
+            return null;
+        }
+
+        try
+        {
+            using JsonDocument json = JsonDocument.Parse(frame.ToArray());
+            JsonElement root = json.RootElement;
+            if (root.GetProperty("type").GetString() != "envelope"
+                || !RelayCursor.TryParse(root.GetProperty("cursor").GetString(), out RelayCursor cursor)
+                || !Identifier.IsValid(root.GetProperty("id").GetString()))
+            {
+                return null;
+            }
+
+            return new IncomingEnvelope(cursor, new MessageId(root.GetProperty("id").GetString()!), root.GetProperty("data").GetBytesFromBase64());
+        }
+        catch (Exception error) when (error is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // A malformed frame: drop the connection and resume from the cursor rather than skip an envelope.
+            return null;
+        }
+    }
+
+    private void SetState(TransportState next, Exception? error = null)
+    {
+        TransportState previous;
+        lock (_stateGate)
+        {
+            previous = _state;
+            if (previous == next || previous == TransportState.Closed)
+            {
+                return;
+            }
+
+            _state = next;
+        }
+
+        StateChanged?.Invoke(this, new TransportStateChangedEventArgs(previous, next, error));
+    }
+
+    /// <summary>Knows which delivered envelopes are unacknowledged, to resume after the last cursor that loses nothing.</summary>
+    private sealed class ResumeTracker
+    {
+        private readonly object _gate = new();
+        private readonly SortedDictionary<long, MessageId> _unacknowledged = [];
+        private readonly Dictionary<MessageId, long> _cursorOf = [];
+        private long _highestDelivered;
+
+        public RelayCursor ResumeCursor
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return new RelayCursor(_unacknowledged.Count > 0 ? _unacknowledged.Keys.First() - 1 : _highestDelivered);
+                }
+            }
+        }
+
+        public void Reset(RelayCursor after)
+        {
+            lock (_gate)
+            {
+                _unacknowledged.Clear();
+                _cursorOf.Clear();
+                _highestDelivered = after.Value;
+            }
+        }
+
+        public void Delivered(IncomingEnvelope envelope)
+        {
+            lock (_gate)
+            {
+                _highestDelivered = Math.Max(_highestDelivered, envelope.Cursor.Value);
+                if (_cursorOf.TryAdd(envelope.Id, envelope.Cursor.Value))
+                {
+                    _unacknowledged[envelope.Cursor.Value] = envelope.Id;
+                }
+            }
+        }
+
+        public void Acknowledged(IEnumerable<MessageId> ids)
+        {
+            lock (_gate)
+            {
+                foreach (MessageId id in ids)
+                {
+                    if (_cursorOf.Remove(id, out long cursor))
+                    {
+                        _unacknowledged.Remove(cursor);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using TelehealthMessaging.Relay.Tests.Infrastructure;
+using TelehealthMessaging.Transport;
+
+namespace TelehealthMessaging.Relay.Tests.Transport;
+
+/// <summary>The WebSocket transport against the real relay on 127.0.0.1 (SQLite store).</summary>
+public sealed class WebSocketRelayTransportTests : IClassFixture<SqliteStoreTarget>, IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private readonly SqliteStoreTarget _stores;
+    private readonly ServiceProvider _services;
+    private readonly TestDevice _alice = new();
+    private readonly TestDevice _bob = new();
+
+    public WebSocketRelayTransportTests(SqliteStoreTarget stores)
+    {
+        _stores = stores;
+        var services = new ServiceCollection();
+        services.AddRelayTransportHttpClient();
+        _services = services.BuildServiceProvider();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        _alice.Dispose();
+        _bob.Dispose();
+    }
+
+    [Fact]
+    public async Task Envelopes_are_pushed_to_a_connected_device_as_they_are_stored()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport alice = Transport(server, _alice, "http");
+        await using IRelayTransport bob = Transport(server, _bob, "ws");
+        Task connected = StateReached(bob, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        var envelope = new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, _bob.SealedEnvelope());
+        await alice.SendAsync([envelope]);
+
+        Assert.True(await next.WaitAsync(Patience));
+        Assert.Equal(envelope.Id, stream.Current.Id);
+        await bob.AcknowledgeAsync([envelope.Id]);
+        await stop.CancelAsync();
+    }
+
+    [Fact]
+    public async Task After_the_socket_drops_the_stream_resumes_with_nothing_lost_and_each_envelope_once_to_the_application()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport alice = Transport(server, _alice, "http");
+        await using IRelayTransport bob = Transport(server, _bob, "ws");
+        OutgoingEnvelope[] sent = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, _bob.SealedEnvelope())).ToArray();
+        await alice.SendAsync(sent[..2]);
+
+        var filter = new DuplicateMessageFilter();
+        var processed = new List<MessageId>();
+        var states = new List<TransportState>();
+        bob.StateChanged += (_, e) => { lock (states) { states.Add(e.Current); } };
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+
+        async Task<IncomingEnvelope> NextAsync()
+        {
+            Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+            if (filter.TryAccept(stream.Current.Id))
+            {
+                processed.Add(stream.Current.Id);
+            }
+
+            return stream.Current;
+        }
+
+        IncomingEnvelope first = await NextAsync();
+        await NextAsync();
+        await bob.AcknowledgeAsync([first.Id]); // the second stays unacknowledged when the socket drops
+
+        Task reconnected = StateReached(bob, TransportState.Reconnecting);
+        ((WebSocketRelayTransport)bob).AbortConnection();
+        await alice.SendAsync(sent[2..]);
+        while (processed.Count < sent.Length)
+        {
+            IncomingEnvelope envelope = await NextAsync();
+            await bob.AcknowledgeAsync([envelope.Id]);
+        }
+
+        await reconnected.WaitAsync(Patience);
+        Assert.Equal(sent.Select(e => e.Id), processed);
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        await WaitUntilEmptyAsync(client);
+        await stop.CancelAsync();
+    }
+
+    private async Task WaitUntilEmptyAsync(RelayTestClient client)
+    {
+        // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
+        for (int i = 0; i < 100 && (await client.FetchAsync(_bob)).Envelopes.Count > 0; i++)
+        {
+            await Task.Yield();
+        }
+
+        Assert.Empty((await client.FetchAsync(_bob)).Envelopes);
+    }
+
+    private static Task StateReached(IRelayTransport transport, TransportState state)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.StateChanged += (_, e) =>
+        {
+            if (e.Current == state)
+            {
+                reached.TrySetResult();
+            }
+        };
+        return reached.Task;
+    }
+
+    private async Task<RelayServer> StartAsync()
+    {
+        RelayServer server = await RelayServer.StartAsync(await _stores.NewStoreAsync());
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_alice)).Status);
+        Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_bob)).Status);
+        return server;
+    }
+
+    private IRelayTransport Transport(RelayServer server, TestDevice device, string scheme) =>
+        RelayTransport.Create(
+            new RelayTransportOptions
+            {
+                Endpoint = new UriBuilder(server.BaseAddress) { Scheme = scheme }.Uri,
+                Device = device.DeviceId,
+                RequestSigner = data => device.IdentityKey.Sign(data.Span),
+                ReconnectBaseDelay = TimeSpan.FromMilliseconds(10),
+                ReconnectMaxDelay = TimeSpan.FromMilliseconds(100),
+                ReconnectRandom = new Random(1),
+            },
+            _services.GetRequiredService<IHttpClientFactory>());
+}
