@@ -342,6 +342,9 @@ internal sealed class RatchetSession : IDisposable
                 number);
         }
 
+        // HashCode is seeded per process, as string hashing was: a peer cannot choose keys that collide.
+        public override int GetHashCode() => HashCode.Combine(Key0, Key1, Key2, Key3, Number);
+
         public override string ToString() => $"SkippedKeyId(n {Number})";
     }
 
