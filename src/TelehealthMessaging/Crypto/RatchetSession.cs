@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 
 namespace TelehealthMessaging.Crypto;
@@ -16,6 +18,9 @@ internal sealed class RatchetSession : IDisposable
 {
     private const byte StateVersion = 1;
     private const int MaxClosedReceivingChains = 16;
+
+    /// <summary>Room for the associated data of a ratchet message (identities and header) on the stack.</summary>
+    private const int StackAssociatedDataSize = 256;
 
     /// <summary>Hard limit on a serialized session: the skipped-key limit bounds it.</summary>
     internal const int MaxSerializedSize = 2048 + (RatchetOptions.MaxSkippedMessageKeysLimit * SkippedKey.SerializedSize);
@@ -86,10 +91,9 @@ internal sealed class RatchetSession : IDisposable
     {
         byte[] sharedKey = Pqxdh.Respond(local, prekeys, preamble);
         X25519PrivateKey signed = prekeys.FindSignedPrekey(preamble.SignedPrekeyId)!;
-        byte[] signedCopy = new byte[X25519PrivateKey.KeySize];
-        signed.Export(signedCopy);
-        var state = new State(X25519PrivateKey.Import(signedCopy)) { RootKey = sharedKey };
-        CryptographicOperations.ZeroMemory(signedCopy);
+
+        // A copy: the session disposes its ratchet key, and the signed prekey stays with the prekeys.
+        var state = new State(signed.Copy()) { RootKey = sharedKey };
         return new RatchetSession(local.PublicKey, preamble.InitiatorIdentity, isInitiator: false, preamble.EphemeralKey.ToArray(), state, options, timeProvider);
     }
 
@@ -149,11 +153,11 @@ internal sealed class RatchetSession : IDisposable
         }
         catch
         {
-            next.Dispose();
+            next.DisposeBeside(_state);
             throw;
         }
 
-        _state.Dispose();
+        _state.DisposeBeside(next);
         _state = next;
         return plaintext;
     }
@@ -220,8 +224,17 @@ internal sealed class RatchetSession : IDisposable
         Span<byte> key = stackalloc byte[Aead.KeySize];
         Span<byte> nonce = stackalloc byte[Aead.NonceSize];
         RatchetKdf.MessageKeys(messageKey, key, nonce);
-        Aead.Aes256Gcm.Seal(key, nonce, plaintext, [.. _associatedData, .. prefix], destination);
-        CryptographicOperations.ZeroMemory(key);
+        byte[]? rented = null;
+        Span<byte> associatedData = AssociatedData(prefix, stackalloc byte[StackAssociatedDataSize], ref rented);
+        try
+        {
+            Aead.Aes256Gcm.Seal(key, nonce, plaintext, associatedData, destination);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+            Return(rented);
+        }
     }
 
     private byte[] Open(byte[] messageKey, SessionMessage message)
@@ -230,9 +243,11 @@ internal sealed class RatchetSession : IDisposable
         Span<byte> nonce = stackalloc byte[Aead.NonceSize];
         RatchetKdf.MessageKeys(messageKey, key, nonce);
         byte[] plaintext = new byte[message.Ciphertext.Length - Aead.TagSize];
+        byte[]? rented = null;
+        Span<byte> associatedData = AssociatedData(message.Prefix, stackalloc byte[StackAssociatedDataSize], ref rented);
         try
         {
-            Aead.Aes256Gcm.Open(key, nonce, message.Ciphertext, [.. _associatedData, .. message.Prefix], plaintext);
+            Aead.Aes256Gcm.Open(key, nonce, message.Ciphertext, associatedData, plaintext);
         }
         catch (CryptographicFailureException)
         {
@@ -241,9 +256,31 @@ internal sealed class RatchetSession : IDisposable
         finally
         {
             CryptographicOperations.ZeroMemory(key);
+            Return(rented);
         }
 
         return plaintext;
+    }
+
+    /// <summary>
+    /// The AEAD associated data, session identities ‖ message prefix, laid out in <paramref name="stackBuffer"/> or, for
+    /// a prefix too long for it (a prekey message), in a pooled array. It is public data, so the pool needs no zeroing.
+    /// </summary>
+    private Span<byte> AssociatedData(ReadOnlySpan<byte> prefix, Span<byte> stackBuffer, ref byte[]? rented)
+    {
+        int length = _associatedData.Length + prefix.Length;
+        Span<byte> buffer = length <= stackBuffer.Length ? stackBuffer : (rented = ArrayPool<byte>.Shared.Rent(length));
+        _associatedData.CopyTo(buffer);
+        prefix.CopyTo(buffer[_associatedData.Length..]);
+        return buffer[..length];
+    }
+
+    private static void Return(byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     private static bool ReadFlag(ref WireReader reader, string field) => reader.ReadUInt8(field) switch
@@ -282,9 +319,33 @@ internal sealed class RatchetSession : IDisposable
         /// <summary>Unix milliseconds after which the key is deleted.</summary>
         public long ExpiresAt { get; } = expiresAt;
 
-        public (string, uint) Id => (Convert.ToHexString(RatchetKey), Number);
+        public SkippedKeyId Id => SkippedKeyId.Of(RatchetKey, Number);
 
         public override string ToString() => $"SkippedKey(n {Number})";
+    }
+
+    /// <summary>A skipped key's ratchet public key and message number as a value, for the index without a string per lookup.</summary>
+    private readonly record struct SkippedKeyId(ulong Key0, ulong Key1, ulong Key2, ulong Key3, uint Number)
+    {
+        public static SkippedKeyId Of(ReadOnlySpan<byte> ratchetKey, uint number)
+        {
+            if (ratchetKey.Length != X25519PrivateKey.PublicKeySize)
+            {
+                throw new ArgumentException($"A ratchet key is {X25519PrivateKey.PublicKeySize} bytes.", nameof(ratchetKey));
+            }
+
+            return new SkippedKeyId(
+                BinaryPrimitives.ReadUInt64LittleEndian(ratchetKey),
+                BinaryPrimitives.ReadUInt64LittleEndian(ratchetKey[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(ratchetKey[16..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(ratchetKey[24..]),
+                number);
+        }
+
+        // HashCode is seeded per process, as string hashing was: a peer cannot choose keys that collide.
+        public override int GetHashCode() => HashCode.Combine(Key0, Key1, Key2, Key3, Number);
+
+        public override string ToString() => $"SkippedKeyId(n {Number})";
     }
 
     /// <summary>The mutable ratchet state; cloned for every decryption so that only a successful one is kept.</summary>
@@ -301,15 +362,18 @@ internal sealed class RatchetSession : IDisposable
         public PrekeyPreamble? PendingPreamble;
         public List<byte[]> ClosedReceivingKeys = [];
         public LinkedList<SkippedKey> Skipped = new();
-        public Dictionary<(string, uint), LinkedListNode<SkippedKey>> SkippedIndex = [];
+        public Dictionary<SkippedKeyId, LinkedListNode<SkippedKey>> SkippedIndex = [];
 
         public State(X25519PrivateKey sendingRatchetKey) => SendingRatchetKey = sendingRatchetKey;
 
+        /// <summary>
+        /// A copy to decrypt on. It shares <see cref="SendingRatchetKey"/>, which is never mutated, only replaced by a
+        /// DH ratchet step; of two states that share it, only the one disposed last may dispose it: see
+        /// <see cref="DisposeBeside"/>.
+        /// </summary>
         public State Clone()
         {
-            byte[] ratchetKey = new byte[X25519PrivateKey.KeySize];
-            SendingRatchetKey.Export(ratchetKey);
-            var copy = new State(X25519PrivateKey.Import(ratchetKey))
+            var copy = new State(SendingRatchetKey)
             {
                 RootKey = (byte[])RootKey.Clone(),
                 RemoteRatchetKey = (byte[]?)RemoteRatchetKey?.Clone(),
@@ -321,7 +385,6 @@ internal sealed class RatchetSession : IDisposable
                 PendingPreamble = PendingPreamble,
                 ClosedReceivingKeys = [.. ClosedReceivingKeys],
             };
-            CryptographicOperations.ZeroMemory(ratchetKey);
             foreach (SkippedKey key in Skipped)
             {
                 copy.AddSkipped(new SkippedKey(key.RatchetKey, key.Number, (byte[])key.MessageKey.Clone(), key.ExpiresAt));
@@ -343,7 +406,7 @@ internal sealed class RatchetSession : IDisposable
             PurgeExpired(now);
 
             byte[] messageKey;
-            if (SkippedIndex.Remove((Convert.ToHexString(header.RatchetKey), header.MessageNumber), out LinkedListNode<SkippedKey>? node))
+            if (SkippedIndex.Count > 0 && SkippedIndex.Remove(SkippedKeyId.Of(header.RatchetKey, header.MessageNumber), out LinkedListNode<SkippedKey>? node))
             {
                 Skipped.Remove(node);
                 messageKey = node.Value.MessageKey;
@@ -501,6 +564,25 @@ internal sealed class RatchetSession : IDisposable
         public void Dispose()
         {
             SendingRatchetKey.Dispose();
+            DisposeSecrets();
+        }
+
+        /// <summary>
+        /// Disposes this state when <paramref name="survivor"/> (its clone or the state it was cloned from) lives on:
+        /// the ratchet key goes too only if the survivor holds a different one.
+        /// </summary>
+        public void DisposeBeside(State survivor)
+        {
+            if (!ReferenceEquals(SendingRatchetKey, survivor.SendingRatchetKey))
+            {
+                SendingRatchetKey.Dispose();
+            }
+
+            DisposeSecrets();
+        }
+
+        private void DisposeSecrets()
+        {
             CryptographicOperations.ZeroMemory(RootKey);
             Zero(SendingChainKey);
             Zero(ReceivingChainKey);
@@ -570,7 +652,8 @@ internal sealed class RatchetSession : IDisposable
                 Zero(ReceivingChainKey);
                 ReceivingChainKey = receivingChain;
 
-                SendingRatchetKey.Dispose();
+                // Not disposed here: this state is a clone, and the old key still belongs to the state it was cloned
+                // from, which keeps it if this decryption fails and disposes it when this state replaces it.
                 SendingRatchetKey = X25519PrivateKey.Generate();
                 SendingRatchetKey.DeriveSharedSecret(remoteRatchetKey, dh);
                 RatchetKdf.Root(rootKey, dh, out RootKey, out byte[] sendingChain);

@@ -34,6 +34,9 @@ internal sealed class SecureMessenger : IDisposable
     private const byte KeySetVersion = 1;
     private const byte PeerRecordVersion = 1;
 
+    /// <summary>Bound on <see cref="_verifiedCertificates"/>: one entry per sender device recently heard from.</summary>
+    private const int MaxRememberedCertificates = 256;
+
     private readonly UserId _user;
     private readonly DeviceId _device;
     private readonly DeviceIdentity _identity;
@@ -44,6 +47,10 @@ internal sealed class SecureMessenger : IDisposable
     private readonly SecureMessengerOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // The last certificate that verified, per sender device: a sender puts the same certificate in every envelope, and
+    // verifying it costs two Ed25519 verifications. Only a byte-identical certificate skips them (see VerifyCertificate).
+    private readonly Dictionary<DeviceId, SenderCertificate> _verifiedCertificates = [];
     private DevicePrekeys _prekeys;
     private bool _keySetPending;
     private bool _disposed;
@@ -321,7 +328,7 @@ internal sealed class SecureMessenger : IDisposable
             {
                 EnvelopeContent content = EnvelopeContent.Parse(padded);
                 SenderCertificate certificate = content.Certificate;
-                certificate.Verify();
+                VerifyCertificate(certificate);
                 if (certificate.Device == _device)
                 {
                     throw IdentityMismatch("The sender certificate names this device");
@@ -355,6 +362,26 @@ internal sealed class SecureMessenger : IDisposable
     }
 
     public override string ToString() => $"SecureMessenger({_user}, {_device})";
+
+    /// <summary>
+    /// <see cref="SenderCertificate.Verify"/>, skipped when the sender device's last verified certificate has the same
+    /// encoding: verification is a function of those bytes alone, so the outcome is the same. Runs under the gate.
+    /// </summary>
+    private void VerifyCertificate(SenderCertificate certificate)
+    {
+        if (_verifiedCertificates.TryGetValue(certificate.Device, out SenderCertificate? verified) && verified.HasSameEncoding(certificate))
+        {
+            return;
+        }
+
+        certificate.Verify();
+        if (_verifiedCertificates.Count >= MaxRememberedCertificates && !_verifiedCertificates.ContainsKey(certificate.Device))
+        {
+            _verifiedCertificates.Clear();
+        }
+
+        _verifiedCertificates[certificate.Device] = certificate;
+    }
 
     /// <summary>For tests: the envelope keys this device holds.</summary>
     internal DeviceEnvelopeKeys EnvelopeKeys => _envelopeKeys;

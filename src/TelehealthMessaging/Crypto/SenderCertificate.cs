@@ -88,6 +88,16 @@ internal sealed class SenderCertificate
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="other"/> has exactly this certificate's encoding (signed part and signature). Verification
+    /// depends on those bytes alone, so a certificate with the same encoding as a verified one verifies too.
+    /// </summary>
+    public bool HasSameEncoding(SenderCertificate other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return _signedPart.AsSpan().SequenceEqual(other._signedPart) && _signature.AsSpan().SequenceEqual(other._signature);
+    }
+
     public override string ToString() => $"SenderCertificate({User}, {Device}, {Identity})";
 
     private static byte[] EncodeSignedPart(UserId user, DeviceId device, IdentityKey identity)

@@ -22,6 +22,10 @@ internal sealed class SignedEnvelopeKey
     private readonly byte[] _publicKey;
     private readonly byte[] _signature;
 
+    // The identity and device this key last verified for. The key and the identity are immutable, so verifying the same
+    // pair again would give the same result; a sender verifies its recipients' keys on every seal.
+    private VerifiedFor? _verified;
+
     internal SignedEnvelopeKey(uint id, ulong createdAt, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> signature)
     {
         Id = id;
@@ -55,10 +59,18 @@ internal sealed class SignedEnvelopeKey
     public void Verify(IdentityKey identity, DeviceId device)
     {
         ArgumentNullException.ThrowIfNull(identity);
+        VerifiedFor? verified = Volatile.Read(ref _verified);
+        if (verified is not null && ReferenceEquals(verified.Identity, identity) && verified.Device == device)
+        {
+            return;
+        }
+
         if (!Ed25519.Verify(identity.SigningKey, SignedBytes(device, Id, CreatedAt, _publicKey), _signature))
         {
             throw new CryptographicFailureException(CryptographicFailureReason.InvalidSignature, "The envelope key's signature does not verify for this device.");
         }
+
+        Volatile.Write(ref _verified, new VerifiedFor(identity, device));
     }
 
     public void Write(WireWriter writer) =>
@@ -96,6 +108,9 @@ internal sealed class SignedEnvelopeKey
     }
 
     public override string ToString() => $"SignedEnvelopeKey({Id})";
+
+    /// <summary>An identity object and device a key verified for; replaced whole, so readers never see half of one.</summary>
+    private sealed record VerifiedFor(IdentityKey Identity, DeviceId Device);
 
     /// <summary>label ‖ u8 device id length ‖ device id (ASCII) ‖ u32 id ‖ u64 createdAt ‖ public key.</summary>
     private static byte[] SignedBytes(DeviceId device, uint id, ulong createdAt, ReadOnlySpan<byte> publicKey)

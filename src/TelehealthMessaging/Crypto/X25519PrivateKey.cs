@@ -26,10 +26,17 @@ internal sealed class X25519PrivateKey : IDisposable
     private bool _disposed;
 
     private X25519PrivateKey(byte[] privateKey)
+        : this(privateKey, publicKey: null)
+    {
+    }
+
+    private X25519PrivateKey(byte[] privateKey, byte[]? publicKey)
     {
         _privateKey = privateKey;
         _bcKey = new BcX25519PrivateKey(privateKey);
-        _publicKey = _bcKey.GeneratePublicKey().GetEncoded();
+
+        // Deriving the public key is a scalar multiplication: a copy takes it from the key it copies instead.
+        _publicKey = publicKey ?? _bcKey.GeneratePublicKey().GetEncoded();
     }
 
     /// <summary>The 32-byte public key (u-coordinate, little-endian).</summary>
@@ -51,6 +58,16 @@ internal sealed class X25519PrivateKey : IDisposable
         }
 
         return new X25519PrivateKey(privateKey.ToArray());
+    }
+
+    /// <summary>
+    /// An independent key with the same value: its own private key copy, zeroed by its own <see cref="Dispose"/>, and
+    /// the public key carried over rather than recomputed.
+    /// </summary>
+    public X25519PrivateKey Copy()
+    {
+        ThrowIfDisposed();
+        return new X25519PrivateKey((byte[])_privateKey.Clone(), (byte[])_publicKey.Clone());
     }
 
     /// <summary>Copies the private key into <paramref name="destination"/> (exactly 32 bytes) for storage.</summary>
