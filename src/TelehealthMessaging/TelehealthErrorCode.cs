@@ -26,4 +26,10 @@ public enum TelehealthErrorCode
 
     /// <summary>The relay refused the request because a rate limit applied; retrying later helps.</summary>
     RateLimited = 7,
+
+    /// <summary>
+    /// The relay refused the request as invalid or not permitted (a 4xx answer other than 429: bad signature, unknown
+    /// device, oversized body, another device's mailbox). Retrying the same request does not help.
+    /// </summary>
+    RelayRejected = 8,
 }

@@ -140,19 +140,30 @@ internal sealed class HttpRelayTransport : IRelayTransport
     private static List<IncomingEnvelope> ReadPage(JsonElement root)
     {
         var page = new List<IncomingEnvelope>();
-        foreach (JsonElement item in root.GetProperty("envelopes").EnumerateArray())
+        try
         {
-            if (!RelayCursor.TryParse(item.GetProperty("cursor").GetString(), out RelayCursor cursor)
-                || !Identifier.IsValid(item.GetProperty("id").GetString()))
+            foreach (JsonElement item in root.GetProperty("envelopes").EnumerateArray())
             {
-                throw new RelayRequestException(TelehealthErrorCode.InvalidFormat, null, 200, "The relay answered with a malformed envelope.");
-            }
+                if (!RelayCursor.TryParse(item.GetProperty("cursor").GetString(), out RelayCursor cursor)
+                    || !Identifier.IsValid(item.GetProperty("id").GetString()))
+                {
+                    throw MalformedAnswer();
+                }
 
-            page.Add(new IncomingEnvelope(cursor, new MessageId(item.GetProperty("id").GetString()!), item.GetProperty("data").GetBytesFromBase64()));
+                page.Add(new IncomingEnvelope(cursor, new MessageId(item.GetProperty("id").GetString()!), item.GetProperty("data").GetBytesFromBase64()));
+            }
+        }
+        catch (Exception error) when (error is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // A missing member, a member of the wrong JSON type or bad base64: the answer is not what the API promises.
+            throw MalformedAnswer(error);
         }
 
         return page;
     }
+
+    private static RelayRequestException MalformedAnswer(Exception? inner = null) =>
+        new(TelehealthErrorCode.InvalidFormat, null, 200, "The relay answered with a malformed page of envelopes.", null, inner);
 
     private static byte[] Json(Action<Utf8JsonWriter> writeMembers)
     {
@@ -198,14 +209,21 @@ internal sealed class HttpRelayTransport : IRelayTransport
             if (response.IsSuccessStatusCode)
             {
                 SetState(TransportState.Connected);
-                return content.Length == 0 ? JsonDocument.Parse("{}") : JsonDocument.Parse(content);
+                try
+                {
+                    return content.Length == 0 ? JsonDocument.Parse("{}") : JsonDocument.Parse(content);
+                }
+                catch (JsonException)
+                {
+                    throw MalformedAnswer();
+                }
             }
 
             int status = (int)response.StatusCode;
             string? code = ProblemCode(content);
             TelehealthErrorCode reason = response.StatusCode == HttpStatusCode.TooManyRequests ? TelehealthErrorCode.RateLimited
                 : status >= 500 ? TelehealthErrorCode.RelayUnavailable
-                : TelehealthErrorCode.ValidationFailed;
+                : TelehealthErrorCode.RelayRejected;
             var refusal = new RelayRequestException(
                 reason,
                 code,

@@ -266,7 +266,7 @@ public sealed class InMemoryRelay
     }
 
     private static RelayRequestException Refused(int status, string code, string message) =>
-        new(TelehealthErrorCode.ValidationFailed, code, status, message);
+        new(TelehealthErrorCode.RelayRejected, code, status, message);
 
     private sealed record StoredEnvelope(RelayCursor Cursor, MessageId Id, byte[] Data, DateTimeOffset Expires);
 
