@@ -19,11 +19,11 @@ internal sealed class HttpRelayTransport : IRelayTransport
     private readonly TimeProvider _time;
     private readonly TimeSpan _pollInterval;
     private readonly CancellationTokenSource _disposed = new();
-    private readonly object _stateGate = new();
-    private TransportState _state = TransportState.Disconnected;
+    private readonly TransportStateTracker _status;
 
     public HttpRelayTransport(HttpClient http, RelayTransportOptions options)
     {
+        _status = new TransportStateTracker(this);
         _http = http;
         Uri endpoint = options.Endpoint!.Scheme is "ws" or "wss"
             ? new UriBuilder(options.Endpoint) { Scheme = options.Endpoint.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri
@@ -35,18 +35,13 @@ internal sealed class HttpRelayTransport : IRelayTransport
         _pollInterval = options.PollInterval;
     }
 
-    public event EventHandler<TransportStateChangedEventArgs>? StateChanged;
-
-    public TransportState State
+    public event EventHandler<TransportStateChangedEventArgs>? StateChanged
     {
-        get
-        {
-            lock (_stateGate)
-            {
-                return _state;
-            }
-        }
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
     }
+
+    public TransportState State => _status.Current;
 
     public async Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default)
     {
@@ -130,7 +125,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
         if (!_disposed.IsCancellationRequested)
         {
             _disposed.Cancel();
-            SetState(TransportState.Closed);
+            _status.Set(TransportState.Closed);
             _disposed.Dispose();
         }
 
@@ -199,7 +194,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
             || (error is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var failure = new RelayRequestException(TelehealthErrorCode.RelayUnavailable, null, null, "The relay could not be reached.", null, error);
-            SetState(TransportState.Disconnected, failure);
+            _status.Set(TransportState.Disconnected, failure);
             throw failure;
         }
 
@@ -208,7 +203,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
             byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
-                SetState(TransportState.Connected);
+                _status.Set(TransportState.Connected);
                 try
                 {
                     return content.Length == 0 ? JsonDocument.Parse("{}") : JsonDocument.Parse(content);
@@ -232,7 +227,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
                 response.Headers.RetryAfter?.Delta);
             if (reason == TelehealthErrorCode.RelayUnavailable)
             {
-                SetState(TransportState.Disconnected, refusal);
+                _status.Set(TransportState.Disconnected, refusal);
             }
 
             throw refusal;
@@ -252,23 +247,6 @@ internal sealed class HttpRelayTransport : IRelayTransport
         {
             return null;
         }
-    }
-
-    private void SetState(TransportState next, Exception? error = null)
-    {
-        TransportState previous;
-        lock (_stateGate)
-        {
-            previous = _state;
-            if (previous == next || previous == TransportState.Closed)
-            {
-                return;
-            }
-
-            _state = next;
-        }
-
-        StateChanged?.Invoke(this, new TransportStateChangedEventArgs(previous, next, error));
     }
 }
 

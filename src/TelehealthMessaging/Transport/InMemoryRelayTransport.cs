@@ -3,24 +3,27 @@ using System.Runtime.CompilerServices;
 namespace TelehealthMessaging.Transport;
 
 /// <summary>A device's connection to an <see cref="InMemoryRelay"/>, shaped by the relay's <see cref="RelayFaults"/>.</summary>
-internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId device) : IRelayTransport
+internal sealed class InMemoryRelayTransport : IRelayTransport
 {
+    private readonly InMemoryRelay _relay;
+    private readonly DeviceId _device;
     private readonly CancellationTokenSource _disposed = new();
-    private readonly object _stateGate = new();
-    private TransportState _state = TransportState.Disconnected;
+    private readonly TransportStateTracker _status;
 
-    public event EventHandler<TransportStateChangedEventArgs>? StateChanged;
-
-    public TransportState State
+    public InMemoryRelayTransport(InMemoryRelay relay, DeviceId device)
     {
-        get
-        {
-            lock (_stateGate)
-            {
-                return _state;
-            }
-        }
+        _relay = relay;
+        _device = device;
+        _status = new TransportStateTracker(this);
     }
+
+    public event EventHandler<TransportStateChangedEventArgs>? StateChanged
+    {
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
+    }
+
+    public TransportState State => _status.Current;
 
     public async Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default)
     {
@@ -30,7 +33,7 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
             throw new ArgumentException("The batch is empty.", nameof(batch));
         }
 
-        await CallAsync(() => relay.Submit(batch), cancellationToken).ConfigureAwait(false);
+        await CallAsync(() => _relay.Submit(batch), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task AcknowledgeAsync(IReadOnlyList<MessageId> ids, CancellationToken cancellationToken = default)
@@ -41,7 +44,7 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
             throw new ArgumentException("Acknowledge 1 to 100 valid message ids at a time.", nameof(ids));
         }
 
-        await CallAsync(() => relay.Acknowledge(device, ids), cancellationToken).ConfigureAwait(false);
+        await CallAsync(() => _relay.Acknowledge(_device, ids), cancellationToken).ConfigureAwait(false);
     }
 
     public async IAsyncEnumerable<IncomingEnvelope> ReceiveAsync(RelayCursor? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -54,7 +57,7 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
         // Cursors handed over on this stream: like a WebSocket session, a stream delivers each envelope once unless a
         // fault dropped it; reconnecting (a new stream) delivers every unacknowledged envelope again.
         var handedOver = new HashSet<long>();
-        SetState(TransportState.Connecting);
+        _status.Set(TransportState.Connecting);
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -69,7 +72,7 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
             }
 
             // Wait for new envelopes, or retry after a failure, or look again for dropped ones.
-            Task redelivery = Task.Delay(relay.RedeliveryInterval, relay.TimeProvider, ct);
+            Task redelivery = Task.Delay(_relay.RedeliveryInterval, _relay.TimeProvider, ct);
             Task woke = failed ? redelivery : await Task.WhenAny(arrival, redelivery).ConfigureAwait(false);
             if (woke == redelivery)
             {
@@ -83,7 +86,7 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
         if (!_disposed.IsCancellationRequested)
         {
             _disposed.Cancel();
-            SetState(TransportState.Closed);
+            _status.Set(TransportState.Closed);
             _disposed.Dispose();
         }
 
@@ -95,20 +98,20 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
         try
         {
             await DelayAsync(ct).ConfigureAwait(false);
-            relay.Faults.ThrowIfCallFails(device);
+            _relay.Faults.ThrowIfCallFails(_device);
         }
         catch (RelayRequestException error)
         {
-            SetState(TransportState.Reconnecting, error);
+            _status.Set(TransportState.Reconnecting, error);
             return (null, Task.CompletedTask, true);
         }
 
-        (List<IncomingEnvelope> pending, Task arrival) = relay.Fetch(device, start);
+        (List<IncomingEnvelope> pending, Task arrival) = _relay.Fetch(_device, start);
         var stillPending = pending.Select(e => e.Cursor.Value).ToHashSet();
         handedOver.IntersectWith(stillPending);
         var fresh = pending.Where(e => !handedOver.Contains(e.Cursor.Value)).Take(InMemoryRelay.MaxFetchEnvelopes).ToList();
-        SetState(TransportState.Connected);
-        return (relay.Faults.ShapeDeliveries(fresh), arrival, false);
+        _status.Set(TransportState.Connected);
+        return (_relay.Faults.ShapeDeliveries(fresh), arrival, false);
     }
 
     private async Task CallAsync(Action call, CancellationToken cancellationToken)
@@ -117,38 +120,21 @@ internal sealed class InMemoryRelayTransport(InMemoryRelay relay, DeviceId devic
         await DelayAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            relay.Faults.ThrowIfCallFails(device);
+            _relay.Faults.ThrowIfCallFails(_device);
         }
         catch (RelayRequestException error)
         {
-            SetState(TransportState.Disconnected, error);
+            _status.Set(TransportState.Disconnected, error);
             throw;
         }
 
         call();
-        SetState(TransportState.Connected);
+        _status.Set(TransportState.Connected);
     }
 
     private Task DelayAsync(CancellationToken ct)
     {
-        TimeSpan delay = relay.Faults.Delay;
-        return delay > TimeSpan.Zero ? Task.Delay(delay, relay.TimeProvider, ct) : Task.CompletedTask;
-    }
-
-    private void SetState(TransportState next, Exception? error = null)
-    {
-        TransportState previous;
-        lock (_stateGate)
-        {
-            previous = _state;
-            if (previous == next || previous == TransportState.Closed)
-            {
-                return;
-            }
-
-            _state = next;
-        }
-
-        StateChanged?.Invoke(this, new TransportStateChangedEventArgs(previous, next, error));
+        TimeSpan delay = _relay.Faults.Delay;
+        return delay > TimeSpan.Zero ? Task.Delay(delay, _relay.TimeProvider, ct) : Task.CompletedTask;
     }
 }

@@ -21,14 +21,14 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private readonly Random _random;
     private readonly CancellationTokenSource _disposed = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
-    private readonly object _stateGate = new();
     private readonly ResumeTracker _tracker = new();
-    private TransportState _state = TransportState.Disconnected;
+    private readonly TransportStateTracker _status;
     private ClientWebSocket? _socket;
     private int _receiving;
 
     public WebSocketRelayTransport(HttpRelayTransport http, RelayTransportOptions options)
     {
+        _status = new TransportStateTracker(this);
         _http = http;
         _options = options;
         Uri endpoint = options.Endpoint!;
@@ -36,18 +36,13 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         _random = options.ReconnectRandom ?? Random.Shared;
     }
 
-    public event EventHandler<TransportStateChangedEventArgs>? StateChanged;
-
-    public TransportState State
+    public event EventHandler<TransportStateChangedEventArgs>? StateChanged
     {
-        get
-        {
-            lock (_stateGate)
-            {
-                return _state;
-            }
-        }
+        add => _status.Changed += value;
+        remove => _status.Changed -= value;
     }
+
+    public TransportState State => _status.Current;
 
     public Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default) =>
         _http.SendAsync(batch, cancellationToken);
@@ -108,7 +103,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             while (true)
             {
                 ct.ThrowIfCancellationRequested();
-                SetState(connectedBefore ? TransportState.Reconnecting : TransportState.Connecting);
+                _status.Set(connectedBefore ? TransportState.Reconnecting : TransportState.Connecting);
                 ClientWebSocket? socket = await TryConnectAsync(_tracker.ResumeCursor, ct).ConfigureAwait(false);
                 if (socket is null)
                 {
@@ -127,7 +122,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 attempt = 0;
                 connectedBefore = true;
                 Volatile.Write(ref _socket, socket);
-                SetState(TransportState.Connected);
+                _status.Set(TransportState.Connected);
                 try
                 {
                     while (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false) is { } envelope)
@@ -144,7 +139,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 }
 
                 ct.ThrowIfCancellationRequested();
-                SetState(TransportState.Reconnecting);
+                _status.Set(TransportState.Reconnecting);
                 await Task.Delay(ReconnectBackoff.Next(attempt++, _options.ReconnectBaseDelay, _options.ReconnectMaxDelay, _random), _options.TimeProvider, ct).ConfigureAwait(false);
             }
         }
@@ -160,7 +155,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         {
             _disposed.Cancel();
             Volatile.Read(ref _socket)?.Abort();
-            SetState(TransportState.Closed);
+            _status.Set(TransportState.Closed);
             await _http.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -286,23 +281,6 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             // A malformed frame: drop the connection and resume from the cursor rather than skip an envelope.
             return null;
         }
-    }
-
-    private void SetState(TransportState next, Exception? error = null)
-    {
-        TransportState previous;
-        lock (_stateGate)
-        {
-            previous = _state;
-            if (previous == next || previous == TransportState.Closed)
-            {
-                return;
-            }
-
-            _state = next;
-        }
-
-        StateChanged?.Invoke(this, new TransportStateChangedEventArgs(previous, next, error));
     }
 
     /// <summary>Knows which delivered envelopes are unacknowledged, to resume after the last cursor that loses nothing.</summary>
