@@ -1,41 +1,25 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 using TelehealthMessaging.Transport;
 
 namespace TelehealthMessaging.Relay.Tests.Transport;
 
 /// <summary>The HTTP transport against the real relay on 127.0.0.1 (SQLite store).</summary>
-public sealed class HttpRelayTransportTests : IClassFixture<SqliteStoreTarget>, IAsyncDisposable
+public sealed class HttpRelayTransportTests : RelayTransportTestBase, IClassFixture<SqliteStoreTarget>
 {
-    private readonly SqliteStoreTarget _stores;
-    private readonly ServiceProvider _services;
-    private readonly TestDevice _alice = new();
-    private readonly TestDevice _bob = new();
-
     public HttpRelayTransportTests(SqliteStoreTarget stores)
+        : base(stores)
     {
-        _stores = stores;
-        var services = new ServiceCollection();
-        services.AddRelayTransportHttpClient();
-        _services = services.BuildServiceProvider();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        _alice.Dispose();
-        _bob.Dispose();
     }
 
     [Fact]
     public async Task Envelopes_sent_over_http_are_received_and_acknowledged()
     {
-        await using RelayServer server = await StartAsync(await _stores.NewStoreAsync());
-        await using IRelayTransport alice = Transport(server, _alice);
-        await using IRelayTransport bob = Transport(server, _bob);
-        byte[][] data = [_bob.SealedEnvelope(), _bob.SealedEnvelope(), _bob.SealedEnvelope()];
-        OutgoingEnvelope[] sent = data.Select(d => new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, d)).ToArray();
+        await using RelayServer server = await StartAsync(await Stores.NewStoreAsync());
+        await using IRelayTransport alice = Transport(server, Alice);
+        await using IRelayTransport bob = Transport(server, Bob);
+        byte[][] data = [Bob.SealedEnvelope(), Bob.SealedEnvelope(), Bob.SealedEnvelope()];
+        OutgoingEnvelope[] sent = data.Select(d => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, d)).ToArray();
 
         await alice.SendAsync(sent);
         await alice.SendAsync(sent); // resubmission is idempotent
@@ -47,14 +31,14 @@ public sealed class HttpRelayTransportTests : IClassFixture<SqliteStoreTarget>, 
 
         await bob.AcknowledgeAsync(received.Select(e => e.Id).ToList());
         using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
-        Assert.Empty((await client.FetchAsync(_bob)).Envelopes);
+        Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
     }
 
     [Fact]
     public async Task Refusals_carry_the_relays_problem_code_and_are_not_transient()
     {
-        await using RelayServer server = await StartAsync(await _stores.NewStoreAsync());
-        await using IRelayTransport alice = Transport(server, _alice);
+        await using RelayServer server = await StartAsync(await Stores.NewStoreAsync());
+        await using IRelayTransport alice = Transport(server, Alice);
         using var stranger = new TestDevice();
 
         var error = await Assert.ThrowsAsync<RelayRequestException>(
@@ -69,13 +53,13 @@ public sealed class HttpRelayTransportTests : IClassFixture<SqliteStoreTarget>, 
     [Fact]
     public async Task A_new_relay_host_on_the_same_store_delivers_everything_not_yet_acknowledged()
     {
-        Action<RelayOptions> store = await _stores.NewStoreAsync();
-        OutgoingEnvelope[] sent = Enumerable.Range(0, 4).Select(_ => new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, _bob.SealedEnvelope())).ToArray();
+        Action<RelayOptions> store = await Stores.NewStoreAsync();
+        OutgoingEnvelope[] sent = Enumerable.Range(0, 4).Select(_ => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope())).ToArray();
         RelayCursor processed;
         await using (RelayServer first = await StartAsync(store))
         {
-            await using IRelayTransport alice = Transport(first, _alice);
-            await using IRelayTransport bob = Transport(first, _bob);
+            await using IRelayTransport alice = Transport(first, Alice);
+            await using IRelayTransport bob = Transport(first, Bob);
             await alice.SendAsync(sent);
             List<IncomingEnvelope> firstTwo = await ReceiveAsync(bob, null, 2);
             await bob.AcknowledgeAsync(firstTwo.Select(e => e.Id).ToList());
@@ -84,7 +68,7 @@ public sealed class HttpRelayTransportTests : IClassFixture<SqliteStoreTarget>, 
         }
 
         await using RelayServer second = await StartAsync(store, register: false);
-        await using IRelayTransport bobAgain = Transport(second, _bob);
+        await using IRelayTransport bobAgain = Transport(second, Bob);
         List<IncomingEnvelope> rest = await ReceiveAsync(bobAgain, processed, 2);
 
         Assert.Equal(sent.Skip(2).Select(e => e.Id), rest.Select(e => e.Id));
@@ -106,27 +90,10 @@ public sealed class HttpRelayTransportTests : IClassFixture<SqliteStoreTarget>, 
         return received;
     }
 
-    private async Task<RelayServer> StartAsync(Action<RelayOptions> store, bool register = true)
+    private IRelayTransport Transport(RelayServer server, TestDevice device)
     {
-        RelayServer server = await RelayServer.StartAsync(store);
-        if (register)
-        {
-            using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
-            Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_alice)).Status);
-            Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_bob)).Status);
-        }
-
-        return server;
+        RelayTransportOptions options = OptionsFor(server, device);
+        options.PollInterval = TimeSpan.FromMilliseconds(50);
+        return Create(options);
     }
-
-    private IRelayTransport Transport(RelayServer server, TestDevice device) =>
-        RelayTransport.Create(
-            new RelayTransportOptions
-            {
-                Endpoint = server.BaseAddress,
-                Device = device.DeviceId,
-                RequestSigner = data => device.IdentityKey.Sign(data.Span),
-                PollInterval = TimeSpan.FromMilliseconds(50),
-            },
-            _services.GetRequiredService<IHttpClientFactory>());
 }

@@ -1,48 +1,31 @@
-using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 using TelehealthMessaging.Transport;
 
 namespace TelehealthMessaging.Relay.Tests.Transport;
 
 /// <summary>The WebSocket transport against the real relay on 127.0.0.1 (SQLite store).</summary>
-public sealed class WebSocketRelayTransportTests : IClassFixture<SqliteStoreTarget>, IAsyncDisposable
+public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClassFixture<SqliteStoreTarget>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
-    private readonly SqliteStoreTarget _stores;
-    private readonly ServiceProvider _services;
-    private readonly TestDevice _alice = new();
-    private readonly TestDevice _bob = new();
-
     public WebSocketRelayTransportTests(SqliteStoreTarget stores)
+        : base(stores)
     {
-        _stores = stores;
-        var services = new ServiceCollection();
-        services.AddRelayTransportHttpClient();
-        _services = services.BuildServiceProvider();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        _alice.Dispose();
-        _bob.Dispose();
     }
 
     [Fact]
     public async Task Envelopes_are_pushed_to_a_connected_device_as_they_are_stored()
     {
         await using RelayServer server = await StartAsync();
-        await using IRelayTransport alice = Transport(server, _alice, "http");
-        await using IRelayTransport bob = Transport(server, _bob, "ws");
+        await using IRelayTransport alice = Transport(server, Alice, "http");
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
         Task connected = StateReached(bob, TransportState.Connected);
         using var stop = new CancellationTokenSource();
         await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
         Task<bool> next = stream.MoveNextAsync().AsTask();
         await connected.WaitAsync(Patience);
 
-        var envelope = new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, _bob.SealedEnvelope());
+        var envelope = new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope());
         await alice.SendAsync([envelope]);
 
         Assert.True(await next.WaitAsync(Patience));
@@ -55,9 +38,9 @@ public sealed class WebSocketRelayTransportTests : IClassFixture<SqliteStoreTarg
     public async Task After_the_socket_drops_the_stream_resumes_with_nothing_lost_and_each_envelope_once_to_the_application()
     {
         await using RelayServer server = await StartAsync();
-        await using IRelayTransport alice = Transport(server, _alice, "http");
-        await using IRelayTransport bob = Transport(server, _bob, "ws");
-        OutgoingEnvelope[] sent = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(MessageId.New(), _bob.DeviceId, _bob.SealedEnvelope())).ToArray();
+        await using IRelayTransport alice = Transport(server, Alice, "http");
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        OutgoingEnvelope[] sent = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope())).ToArray();
         await alice.SendAsync(sent[..2]);
 
         var filter = new DuplicateMessageFilter();
@@ -101,12 +84,12 @@ public sealed class WebSocketRelayTransportTests : IClassFixture<SqliteStoreTarg
     private async Task WaitUntilEmptyAsync(RelayTestClient client)
     {
         // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
-        for (int i = 0; i < 100 && (await client.FetchAsync(_bob)).Envelopes.Count > 0; i++)
+        for (int i = 0; i < 100 && (await client.FetchAsync(Bob)).Envelopes.Count > 0; i++)
         {
             await Task.Yield();
         }
 
-        Assert.Empty((await client.FetchAsync(_bob)).Envelopes);
+        Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
     }
 
     private static Task StateReached(IRelayTransport transport, TransportState state)
@@ -122,25 +105,14 @@ public sealed class WebSocketRelayTransportTests : IClassFixture<SqliteStoreTarg
         return reached.Task;
     }
 
-    private async Task<RelayServer> StartAsync()
-    {
-        RelayServer server = await RelayServer.StartAsync(await _stores.NewStoreAsync());
-        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
-        Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_alice)).Status);
-        Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(_bob)).Status);
-        return server;
-    }
+    private async Task<RelayServer> StartAsync() => await StartAsync(await Stores.NewStoreAsync());
 
-    private IRelayTransport Transport(RelayServer server, TestDevice device, string scheme) =>
-        RelayTransport.Create(
-            new RelayTransportOptions
-            {
-                Endpoint = new UriBuilder(server.BaseAddress) { Scheme = scheme }.Uri,
-                Device = device.DeviceId,
-                RequestSigner = data => device.IdentityKey.Sign(data.Span),
-                ReconnectBaseDelay = TimeSpan.FromMilliseconds(10),
-                ReconnectMaxDelay = TimeSpan.FromMilliseconds(100),
-                ReconnectRandom = new Random(1),
-            },
-            _services.GetRequiredService<IHttpClientFactory>());
+    private IRelayTransport Transport(RelayServer server, TestDevice device, string scheme)
+    {
+        RelayTransportOptions options = OptionsFor(server, device, scheme);
+        options.ReconnectBaseDelay = TimeSpan.FromMilliseconds(10);
+        options.ReconnectMaxDelay = TimeSpan.FromMilliseconds(100);
+        options.ReconnectRandom = new Random(1);
+        return Create(options);
+    }
 }
