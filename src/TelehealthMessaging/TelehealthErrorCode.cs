@@ -32,4 +32,19 @@ public enum TelehealthErrorCode
     /// device, oversized body, another device's mailbox). Retrying the same request does not help.
     /// </summary>
     RelayRejected = 8,
+
+    /// <summary>A consent the operation requires was never granted or has been withdrawn; nothing was processed.</summary>
+    ConsentRequired = 9,
+
+    /// <summary>The local store is locked (after the idle timeout or explicitly); unlock it with the key protector again.</summary>
+    StoreLocked = 10,
+
+    /// <summary>The content holds an identifier the app's policy refuses to process (for example a Korean resident registration number).</summary>
+    SensitiveIdentifierRefused = 11,
+
+    /// <summary>The item, conversation or device named does not exist (or is not visible to this device).</summary>
+    NotFound = 12,
+
+    /// <summary>The data was erased (crypto-shredded) and can no longer be read.</summary>
+    Erased = 13,
 }
