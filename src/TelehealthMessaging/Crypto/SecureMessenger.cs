@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using TelehealthMessaging.Storage;
+using TelehealthMessaging.Transport;
 
 namespace TelehealthMessaging.Crypto;
 
@@ -339,6 +340,51 @@ internal sealed class SecureMessenger : IDisposable
             finally
             {
                 CryptographicOperations.ZeroMemory(padded);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Signs a relay request's canonical bytes with this device's identity key.</summary>
+    public byte[] SignRequest(ReadOnlyMemory<byte> canonicalRequest)
+    {
+        ThrowIfDisposed();
+        return _identity.Sign(canonicalRequest.Span);
+    }
+
+    /// <summary>The key publication for the relay: current envelope key, signed and last-resort prekeys, and the one-time prekeys with ids above <paramref name="afterOneTimeId"/>.</summary>
+    public DeviceKeyPublication KeyPublication(uint afterOneTimeId)
+    {
+        ThrowIfDisposed();
+        _gate.Wait();
+        try
+        {
+            return new DeviceKeyPublication(
+                _envelopeKeys.Current,
+                _prekeys.CurrentSignedPrekey,
+                _prekeys.CurrentLastResortPrekey,
+                _prekeys.OneTimePrekeys.Where(p => p.Id > afterOneTimeId).ToList());
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Whether an active session with <paramref name="peer"/> is stored, so sealing to it needs no prekey bundle.</summary>
+    public async Task<bool> HasActiveSessionAsync(DeviceId peer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            (_, PeerDeviceSessions? stored) = await LoadPeerAsync(peer, cancellationToken).ConfigureAwait(false);
+            using (stored)
+            {
+                return stored?.HasActiveSession == true;
             }
         }
         finally
