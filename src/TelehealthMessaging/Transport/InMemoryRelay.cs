@@ -10,11 +10,13 @@ namespace TelehealthMessaging.Transport;
 /// Thread-safe.
 /// </summary>
 /// <remarks>
-/// Differences from the real relay: devices are added with <see cref="AddDevice"/> (no keys, no request signatures,
-/// no rate limit), and nothing is persisted. Reach it through <see cref="Connect"/>, or register it under a name with
-/// <see cref="Register"/> and create transports for <c>memory://name</c> with <see cref="RelayTransport.Create"/>.
+/// Differences from the real relay: no request signatures, no rate limit, and nothing is persisted. Devices get a
+/// mailbox either with <see cref="AddDevice"/> (no keys) or by registering through the relay directory, which holds
+/// the same keys, rosters, work-item claims and blobs as the real relay and checks the same key signatures and
+/// ownership rules. Reach it through <see cref="Connect"/>, or register it under a name with <see cref="Register"/>
+/// and create transports for <c>memory://name</c> with <see cref="RelayTransport.Create"/>.
 /// </remarks>
-public sealed class InMemoryRelay
+public sealed partial class InMemoryRelay
 {
     /// <summary>Most envelopes per submission, as the relay's default.</summary>
     public const int MaxBatchEnvelopes = 100;
@@ -236,7 +238,7 @@ public sealed class InMemoryRelay
     {
         lock (_gate)
         {
-            Mailbox mailbox = _mailboxes[device];
+            Mailbox mailbox = MailboxOf(device);
             mailbox.Expire(TimeProvider.GetUtcNow());
             var pending = mailbox.Pending.Values
                 .Where(e => e.Cursor.Value > after.Value)
@@ -251,7 +253,7 @@ public sealed class InMemoryRelay
         DateTimeOffset now = TimeProvider.GetUtcNow();
         lock (_gate)
         {
-            Mailbox mailbox = _mailboxes[device];
+            Mailbox mailbox = MailboxOf(device);
             int deleted = 0;
             foreach (MessageId id in ids)
             {
@@ -264,6 +266,10 @@ public sealed class InMemoryRelay
             return deleted;
         }
     }
+
+    // A revoked device's mailbox is gone: its open streams and calls are refused as the relay refuses its requests.
+    private Mailbox MailboxOf(DeviceId device) =>
+        _mailboxes.TryGetValue(device, out Mailbox? mailbox) ? mailbox : throw Refused(401, "unknown_device", "The device is not registered (or was revoked).");
 
     private static RelayRequestException Refused(int status, string code, string message) =>
         new(TelehealthErrorCode.RelayRejected, code, status, message);
