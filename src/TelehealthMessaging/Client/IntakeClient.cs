@@ -85,6 +85,7 @@ public sealed class IntakeClient
         Conversation conversation = await _client.Conversations.OpenWithClinicAsync(clinic, cancellationToken).ConfigureAwait(false);
         var content = new IntakeSubmissionContent(submission.Id, submission.Form.Canonical ?? string.Empty, FhirExport.ToQuestionnaireResponse(submission));
         ConversationMessage message = await _client.Messages.SendAsync(conversation.Id, content, null, cancellationToken).ConfigureAwait(false);
+        await _client.StoreOwnIntakeAsync(conversation, message.Message, content, cancellationToken).ConfigureAwait(false);
         return new IntakeSubmissionResult(submission, conversation.Id, message.Id, advice);
     }
 

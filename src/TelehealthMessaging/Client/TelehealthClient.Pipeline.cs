@@ -176,7 +176,7 @@ public sealed partial class TelehealthClient
         ClientLog.ItemSent(_logger, item.Seq, conversation.Id.Value, item.Sealed.Count);
         if (changed)
         {
-            Publish(new MessageStatusChangedEvent(conversation.Id, new MessageId(item.MessageId!), MessageStatus.Sent, null, _time.GetUtcNow()));
+            Publish(new MessageStatusChangedEvent(conversation.Id, new MessageId(item.MessageId!), MessageStatus.Sent, null) { OccurredAt = _time.GetUtcNow() });
         }
     }
 
@@ -197,7 +197,7 @@ public sealed partial class TelehealthClient
         ClientLog.ItemFailed(_logger, item.Seq, conversation.Id.Value, code);
         if (changed)
         {
-            Publish(new MessageStatusChangedEvent(conversation.Id, new MessageId(item.MessageId!), MessageStatus.Failed, code, _time.GetUtcNow()));
+            Publish(new MessageStatusChangedEvent(conversation.Id, new MessageId(item.MessageId!), MessageStatus.Failed, code) { OccurredAt = _time.GetUtcNow() });
         }
     }
 
@@ -384,7 +384,7 @@ public sealed partial class TelehealthClient
                         {
                             if (!outgoing && await _data.AdvanceStatusAsync(route.Id, id, status, null, ct).ConfigureAwait(false))
                             {
-                                events.Add(new MessageStatusChangedEvent(route.Id, id, status, null, now));
+                                events.Add(new MessageStatusChangedEvent(route.Id, id, status, null) { OccurredAt = now });
                             }
                         }
 
@@ -394,7 +394,7 @@ public sealed partial class TelehealthClient
                         if (await ApplyTransitionAsync(route, message, transition, now, ct).ConfigureAwait(false) is { } changed)
                         {
                             await _data.AppendMessageAsync(message, outgoing, outgoing ? MessageStatus.Sent : MessageStatus.Received, ct).ConfigureAwait(false);
-                            events.Add(new MessageReceivedEvent(route.Id, new ConversationMessage(message, outgoing, outgoing ? MessageStatus.Sent : MessageStatus.Received, null), now));
+                            events.Add(new MessageReceivedEvent(route.Id, new ConversationMessage(message, outgoing, outgoing ? MessageStatus.Sent : MessageStatus.Received, null)) { OccurredAt = now });
                             events.Add(changed);
                         }
 
@@ -403,7 +403,7 @@ public sealed partial class TelehealthClient
                     default:
                         MessageStatus stored = outgoing ? MessageStatus.Sent : MessageStatus.Received;
                         await _data.AppendMessageAsync(message, outgoing, stored, ct).ConfigureAwait(false);
-                        events.Add(new MessageReceivedEvent(route.Id, new ConversationMessage(message, outgoing, stored, null), now));
+                        events.Add(new MessageReceivedEvent(route.Id, new ConversationMessage(message, outgoing, stored, null)) { OccurredAt = now });
                         if (message.Content is IntakeSubmissionContent intake)
                         {
                             events.Add(await StoreIntakeAsync(route, message, intake, now, ct).ConfigureAwait(false));
@@ -411,7 +411,7 @@ public sealed partial class TelehealthClient
                         else if (message.Content is CallbackRequestContent callback)
                         {
                             await _data.SaveWorkItemAsync(route.Id, CallbackCollection, new WorkItemRecord { ItemId = callback.Request.Id.Value, Patient = route.Patient.Value, ReceivedAt = now.ToUnixTimeMilliseconds(), Message = MessageSerializer.Serialize(message) }, ct).ConfigureAwait(false);
-                            events.Add(new CallbackChangedEvent(route.Id, callback.Request, now));
+                            events.Add(new CallbackChangedEvent(route.Id, callback.Request) { OccurredAt = now });
                         }
 
                         sendDelivered = !outgoing;
@@ -467,7 +467,7 @@ public sealed partial class TelehealthClient
             ClaimedAt = existing?.ClaimedAt,
         };
         await _data.SaveWorkItemAsync(route.Id, IntakeCollection, record, ct).ConfigureAwait(false);
-        return new IntakeReceivedEvent(route.Id, ToInboxItem(route.Id, record), now);
+        return new IntakeReceivedEvent(route.Id, ToInboxItem(route.Id, record)) { OccurredAt = now };
     }
 
     internal IntakeInboxItem ToInboxItem(ConversationId conversation, WorkItemRecord record) =>
@@ -500,7 +500,7 @@ public sealed partial class TelehealthClient
 
         record.Message = MessageSerializer.Serialize(new SecureMessage(current.Id, current.ConversationId, current.Sender, current.SenderDevice, current.SentAt, new CallbackRequestContent(updated), current.InResponseTo));
         await _data.SaveWorkItemAsync(route.Id, CallbackCollection, record, ct).ConfigureAwait(false);
-        return new CallbackChangedEvent(route.Id, updated, now);
+        return new CallbackChangedEvent(route.Id, updated) { OccurredAt = now };
     }
 
     private async Task ProcessClaimAsync(ConversationRoute route, ClaimNotice claim, CancellationToken ct)
@@ -521,7 +521,7 @@ public sealed partial class TelehealthClient
                     record.ClaimedByDevice = claim.ClaimedByDevice.Value;
                     record.ClaimedAt = claim.ClaimedAt.ToUnixTimeMilliseconds();
                     await _data.SaveWorkItemAsync(route.Id, collection, record, ct).ConfigureAwait(false);
-                    claimed = new WorkItemClaimedEvent(route.Id, claim.ItemId, ToClaim(record)!, _time.GetUtcNow());
+                    claimed = new WorkItemClaimedEvent(route.Id, claim.ItemId, ToClaim(record)!) { OccurredAt = _time.GetUtcNow() };
                 }
             },
             ct).ConfigureAwait(false);
@@ -564,7 +564,7 @@ public sealed partial class TelehealthClient
             await EnqueueClaimAsync(RouteOf(conversation), notice, ct).ConfigureAwait(false);
         }
 
-        Publish(new WorkItemClaimedEvent(conversationId, itemId, result, _time.GetUtcNow()));
+        Publish(new WorkItemClaimedEvent(conversationId, itemId, result) { OccurredAt = _time.GetUtcNow() });
         return result;
     }
 
@@ -584,7 +584,7 @@ public sealed partial class TelehealthClient
         await data.LockedAsync(
             () => data.SaveWorkItemAsync(conversation, CallbackCollection, new WorkItemRecord { ItemId = request.Id.Value, Patient = _options.User.Value, ReceivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds(), Message = MessageSerializer.Serialize(message) }, ct),
             ct).ConfigureAwait(false);
-        Publish(new CallbackChangedEvent(conversation, request, _time.GetUtcNow()));
+        Publish(new CallbackChangedEvent(conversation, request) { OccurredAt = _time.GetUtcNow() });
     }
 
     /// <summary>
@@ -629,8 +629,14 @@ public sealed partial class TelehealthClient
 
         SecureMessage transition = SecureMessage.Create(conversationId, Self, _device, new CallbackTransitionContent(id, after!.History[^1]), _time);
         await EnqueueMessageAsync(RouteOf(conversation), transition, recordInHistory: true, ct).ConfigureAwait(false);
-        Publish(new CallbackChangedEvent(conversationId, after, _time.GetUtcNow()));
+        Publish(new CallbackChangedEvent(conversationId, after) { OccurredAt = _time.GetUtcNow() });
         return after;
+    }
+
+    internal async Task StoreOwnIntakeAsync(Conversation conversation, SecureMessage message, IntakeSubmissionContent content, CancellationToken ct)
+    {
+        LocalData data = await OpenAsync(ct).ConfigureAwait(false);
+        await data.LockedAsync(() => StoreIntakeAsync(RouteOf(conversation), message, content, _time.GetUtcNow(), ct), ct).ConfigureAwait(false);
     }
 
     internal void OnConversationErased(ConversationId id) => ClientLog.ConversationErased(_logger, id.Value);

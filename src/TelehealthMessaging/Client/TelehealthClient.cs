@@ -287,20 +287,25 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         _messenger = messenger;
         _data = data;
         _directory = RelayDirectory.Create(transportOptions, _options.User, _httpClientFactory);
-        _transport = RelayTransport.Create(transportOptions, _httpClientFactory);
-        _transport.StateChanged += (_, e) => Publish(new ConnectionStateChangedEvent(e.Current, _time.GetUtcNow()));
         ClientLog.DeviceOpened(_logger, device.Value, _options.Role);
-        _background = Task.WhenAll(
-            Task.Run(() => RunAsync(ct), CancellationToken.None));
+        _background = Task.Run(() => RunAsync(transportOptions, ct), CancellationToken.None);
     }
 
-    private async Task RunAsync(CancellationToken ct)
+    private async Task RunAsync(RelayTransportOptions transportOptions, CancellationToken ct)
     {
-        await SetUpRelayAsync(ct).ConfigureAwait(false);
+        if (!await SetUpRelayAsync(ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // Created once the device is registered: the in-memory relay opens a mailbox at registration.
+        _transport = RelayTransport.Create(transportOptions, _httpClientFactory);
+        _transport.StateChanged += (_, e) => Publish(new ConnectionStateChangedEvent(e.Current) { OccurredAt = _time.GetUtcNow() });
+        _ready.TrySetResult();
         await Task.WhenAll(ReceiveLoopAsync(ct), OutboxLoopAsync(ct)).ConfigureAwait(false);
     }
 
-    private async Task SetUpRelayAsync(CancellationToken ct)
+    private async Task<bool> SetUpRelayAsync(CancellationToken ct)
     {
         var backoff = new RetryDelay(_options.OutboxBaseRetryDelay, _options.OutboxMaxRetryDelay);
         while (true)
@@ -336,8 +341,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
                     await _data.SetPublishedAsync(published, ct).ConfigureAwait(false);
                 }
 
-                _ready.TrySetResult();
-                return;
+                return true;
             }
             catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
             {
@@ -350,7 +354,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
                 // A refusal (for example a device id registered with other keys) cannot heal by retrying: every call
                 // that needs the relay fails with it.
                 _ready.TrySetException(ex);
-                return;
+                return false;
             }
         }
     }

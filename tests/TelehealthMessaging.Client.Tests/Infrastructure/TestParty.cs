@@ -1,0 +1,63 @@
+using TelehealthMessaging.Intake;
+using TelehealthMessaging.Storage;
+
+namespace TelehealthMessaging.Client.Tests.Infrastructure;
+
+/// <summary>A client with its store and recorded events.</summary>
+public sealed class TestParty : IAsyncDisposable
+{
+    private TestParty(TelehealthClient client, IDeviceStore store)
+    {
+        Client = client;
+        Store = store;
+        Events = new EventRecorder(client);
+    }
+
+    public TelehealthClient Client { get; }
+
+    public IDeviceStore Store { get; }
+
+    public EventRecorder Events { get; }
+
+    public static TestParty Create(Uri relay, UserId user, ParticipantRole role, ClinicId? clinic = null, IDeviceStore? store = null, TimeProvider? time = null, DeviceId? device = null)
+    {
+        store ??= new InMemoryDeviceStore();
+        var options = new TelehealthClientOptions
+        {
+            RelayEndpoint = relay,
+            User = user,
+            Role = role,
+            Clinic = clinic,
+            Store = store,
+            Device = device,
+            TimeProvider = time ?? TimeProvider.System,
+            OutboxBaseRetryDelay = TimeSpan.FromMilliseconds(20),
+            OutboxMaxRetryDelay = TimeSpan.FromMilliseconds(200),
+        };
+        return new TestParty(new TelehealthClient(options), store);
+    }
+
+    public static IntakeAnswers ChestPainIntake(string chiefComplaint = "Chest tightness since this morning")
+    {
+        var intake = new TelehealthIntakeBuilder
+        {
+            GivenName = "Minji",
+            FamilyName = "Kim",
+            BirthDate = new DateOnly(1990, 2, 3),
+            Sex = AdministrativeSex.Female,
+            Phone = "+82 10-1234-5678",
+            PreferredLanguage = "ko",
+            ChiefComplaint = chiefComplaint,
+            HasAllergies = false,
+            TakesMedications = false,
+            Pregnancy = PregnancyStatus.NotPregnant,
+            ConsentToTelehealth = true,
+            ConsentToDataProcessing = true,
+        };
+        intake.Symptoms.Add(new SymptomReport(TelehealthSymptoms.ChestPain, severity: 6) { Duration = SymptomDuration.Hours(5) });
+        intake.Symptoms.Add(new SymptomReport(TelehealthSymptoms.ShortnessOfBreath, severity: 5));
+        return intake.ToAnswers();
+    }
+
+    public ValueTask DisposeAsync() => Client.DisposeAsync();
+}
