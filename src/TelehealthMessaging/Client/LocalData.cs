@@ -115,13 +115,15 @@ internal sealed class LocalData(IDataStore store) : IDisposable
 
     // ---- history ----
 
-    public static string HistoryName(SecureMessage message) =>
-        string.Create(CultureInfo.InvariantCulture, $"{message.SentAt.ToUnixTimeMilliseconds():D15}_{message.Id.Value}");
-
     public async Task AppendMessageAsync(SecureMessage message, bool outgoing, MessageStatus status, CancellationToken cancellationToken)
     {
         string scope = ScopeOf(message.ConversationId);
-        string name = HistoryName(message);
+
+        // Ordered by the sender's clock (alike on every device), ties within a millisecond by arrival on this device.
+        string? next = await GetTextAsync("history-seq", cancellationToken).ConfigureAwait(false);
+        long seq = next is null ? 1 : long.Parse(next, CultureInfo.InvariantCulture);
+        await SetTextAsync("history-seq", (seq + 1).ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        string name = string.Create(CultureInfo.InvariantCulture, $"{message.SentAt.ToUnixTimeMilliseconds():D15}_{seq:D12}");
         var record = new MessageRecord { Outgoing = outgoing, Status = (int)status, Message = MessageSerializer.Serialize(message) };
         await SetAsync(new DataRecordKey(scope, "messages", name), record, LocalRecordsJsonContext.Default.MessageRecord, cancellationToken).ConfigureAwait(false);
         await store.SetAsync(new DataRecordKey(scope, "message-index", message.Id.Value), Encoding.UTF8.GetBytes(name), cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,9 @@ public sealed partial class TelehealthClient
 {
     private const string IntakeCollection = "intakes";
     private const string CallbackCollection = "callbacks";
+    // A revoked or departed clinician's device is refused at most this long after the relay stopped listing it.
+    private static readonly TimeSpan RosterCacheLifetime = TimeSpan.FromMinutes(1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ClinicId, (DateTimeOffset FetchedAt, IReadOnlyList<DirectoryDevice> Devices)> _rosters = new();
     private TaskCompletionSource _outboxDrained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // ---------------------------------------------------------------- enqueue
@@ -336,29 +339,48 @@ public sealed partial class TelehealthClient
             return "claim does not match the envelope's certificate";
         }
 
+        if (payload.Message?.Content is CallbackTransitionContent transition && transition.Transition.Actor != payload.Message.Sender)
+        {
+            return "transition actor is not the sender";
+        }
+
         bool selfIsParty = route.Names(_options.User) || (route.Kind == ConversationKind.Clinic && route.Clinic == _options.Clinic);
         if (!selfIsParty)
         {
             return "this user is not a party to the conversation";
         }
 
-        if (opened.IsFromOwnDevice || route.Names(opened.SenderUser))
+        // Clinicians of a clinic conversation (and only they) speak as clinicians and claim work items: they must be
+        // on the clinic's roster. The patient, and either user of a direct conversation, are parties by name.
+        bool speaksForClinic = route.Kind == ConversationKind.Clinic && (payload.Claim is not null || payload.Message?.Sender.Role == ParticipantRole.Clinician);
+        if (speaksForClinic)
         {
-            return payload.Message is { Sender.Role: ParticipantRole.Clinician } && route.Kind == ConversationKind.Clinic && route.Patient == opened.SenderUser
-                ? "a patient cannot speak as a clinician"
-                : null;
-        }
-
-        if (route.Kind == ConversationKind.Clinic)
-        {
-            IReadOnlyList<DirectoryDevice> roster = await _directory!.ListClinicDevicesAsync(route.Clinic!.Value, ct).ConfigureAwait(false);
-            if (roster.Any(d => d.Device == opened.SenderDevice && d.User == opened.SenderUser))
+            if (route.Patient == opened.SenderUser)
             {
-                return null;
+                return "a patient cannot speak for the clinic";
             }
+
+            return await IsOnRosterAsync(route.Clinic!.Value, opened.SenderUser, opened.SenderDevice, ct).ConfigureAwait(false)
+                ? null
+                : "the sender is not a triage device of the clinic";
         }
 
-        return "the sender is not a party to the conversation";
+        return route.Names(opened.SenderUser) && payload.Claim is null ? null : "the sender is not a party to the conversation";
+    }
+
+    /// <summary>Whether a device is on the clinic's roster; the roster is cached and fetched again on a miss, so a new clinician is seen at once.</summary>
+    private async Task<bool> IsOnRosterAsync(ClinicId clinic, UserId user, DeviceId device, CancellationToken ct)
+    {
+        if (_rosters.TryGetValue(clinic, out (DateTimeOffset FetchedAt, IReadOnlyList<DirectoryDevice> Devices) cached)
+            && _time.GetUtcNow() - cached.FetchedAt < RosterCacheLifetime
+            && cached.Devices.Any(d => d.Device == device && d.User == user))
+        {
+            return true;
+        }
+
+        IReadOnlyList<DirectoryDevice> roster = await _directory!.ListClinicDevicesAsync(clinic, ct).ConfigureAwait(false);
+        _rosters[clinic] = (_time.GetUtcNow(), roster);
+        return roster.Any(d => d.Device == device && d.User == user);
     }
 
     private async Task ProcessMessageAsync(ConversationRoute route, SecureMessage message, CancellationToken ct)

@@ -12,6 +12,12 @@ public abstract class RelayTarget : IAsyncDisposable
     /// <summary>Stops the relay as a crash would; <see cref="StartAsync"/> starts it again on the same store.</summary>
     public abstract Task KillAsync();
 
+    /// <summary>Makes the relay unreachable for <paramref name="device"/> (the embedded relay is killed for everyone).</summary>
+    public virtual Task MakeUnreachableAsync(DeviceId device) => KillAsync();
+
+    /// <summary>Undoes <see cref="MakeUnreachableAsync"/>.</summary>
+    public virtual async Task MakeReachableAsync(DeviceId device) => await StartAsync();
+
     public abstract ValueTask DisposeAsync();
 }
 
@@ -30,6 +36,18 @@ public sealed class InMemoryRelayTarget : RelayTarget
     public override Task KillAsync()
     {
         InMemoryRelay.Unregister(_name);
+        return Task.CompletedTask;
+    }
+
+    public override Task MakeUnreachableAsync(DeviceId device)
+    {
+        Relay.Faults.Partition(device);
+        return Task.CompletedTask;
+    }
+
+    public override Task MakeReachableAsync(DeviceId device)
+    {
+        Relay.Faults.Heal(device);
         return Task.CompletedTask;
     }
 
