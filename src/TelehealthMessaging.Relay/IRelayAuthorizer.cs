@@ -32,6 +32,24 @@ public enum RelayOperation
 
     /// <summary>Download an attachment blob.</summary>
     DownloadAttachment,
+
+    /// <summary>Revoke a device of the signing device's own user (itself included).</summary>
+    RevokeDevice,
+
+    /// <summary>
+    /// Add the signing device to a clinic's triage devices. Members receive the clinic's intakes and callback requests,
+    /// so a production host must decide here who may join (for example from a staff role in an OIDC token).
+    /// </summary>
+    JoinClinic,
+
+    /// <summary>Remove the signing device from a clinic's triage devices.</summary>
+    LeaveClinic,
+
+    /// <summary>List a clinic's triage devices.</summary>
+    ListClinicDevices,
+
+    /// <summary>Claim a clinic work item (first claim wins); only member devices get this far.</summary>
+    ClaimWorkItem,
 }
 
 /// <summary>Describes an authenticated relay request to an <see cref="IRelayAuthorizer"/>.</summary>
@@ -39,12 +57,15 @@ public enum RelayOperation
 /// <param name="DeviceId">The device whose identity key signed the request.</param>
 /// <param name="UserId">The user that device is registered to.</param>
 /// <param name="Operation">What the request asks for.</param>
-/// <param name="TargetUserId">The user whose devices or keys are read, for listing and bundle claims; otherwise <see langword="null"/>.</param>
-public sealed record RelayAuthorizationContext(HttpContext HttpContext, DeviceId DeviceId, UserId UserId, RelayOperation Operation, UserId? TargetUserId);
+/// <param name="TargetUserId">The user whose devices or keys are read or revoked, for listing, bundle claims and revocation; otherwise <see langword="null"/>.</param>
+/// <param name="TargetClinicId">The clinic, for the clinic operations; otherwise <see langword="null"/>.</param>
+public sealed record RelayAuthorizationContext(HttpContext HttpContext, DeviceId DeviceId, UserId UserId, RelayOperation Operation, UserId? TargetUserId, ClinicId? TargetClinicId = null);
 
 /// <summary>
 /// Lets the host app add its own checks after the relay has verified the device signature: for example that an
-/// OIDC token binds the user to the device, or that both users belong to one clinic. The default allows everything.
+/// OIDC token binds the user to the device, or that both users belong to one clinic. The default allows everything,
+/// including <see cref="RelayOperation.JoinClinic"/>: a production host must restrict clinic membership here, or any
+/// registered device could join a clinic and receive its patients' intakes.
 /// </summary>
 public interface IRelayAuthorizer
 {

@@ -26,13 +26,28 @@ public static class RelayEndpointRouteBuilderExtensions
             .WithName("RegisterDevice").WithSummary("Register a device with proof of possession of its identity key.");
         v1.MapPut("/devices/{deviceId}/prekeys", (HttpContext http, string deviceId, RelayApi api) => api.UploadPrekeysAsync(http, deviceId))
             .Accepts<PrekeyUploadRequest>("application/json").Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .WithName("UploadPrekeys").WithSummary("Upload the signed, one-time and last-resort prekeys of the signing device.");
+            .WithName("UploadPrekeys").WithSummary("Upload the envelope key and the signed, one-time and last-resort prekeys of the signing device; each must verify against its identity.");
         v1.MapGet("/users/{userId}/devices", (HttpContext http, string userId, RelayApi api) => api.ListDevicesAsync(http, userId))
             .Produces<DeviceListResponse>().ProducesProblem(StatusCodes.Status401Unauthorized)
-            .WithName("ListDevices").WithSummary("List a user's devices and their identity keys.");
+            .WithName("ListDevices").WithSummary("List a user's devices that have published an envelope key, with their identity and envelope keys.");
         v1.MapPost("/users/{userId}/devices/{deviceId}/bundle", (HttpContext http, string userId, string deviceId, RelayApi api) => api.ClaimBundleAsync(http, userId, deviceId))
             .Produces<PrekeyBundleResponse>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("ClaimPrekeyBundle").WithSummary("Claim a prekey bundle; each one-time prekey goes to exactly one claimer.");
+        v1.MapDelete("/users/{userId}/devices/{deviceId}", (HttpContext http, string userId, string deviceId, RelayApi api) => api.RevokeDeviceAsync(http, userId, deviceId))
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithName("RevokeDevice").WithSummary("Revoke a device of the signing device's own user: its keys, mailbox and clinic memberships are deleted and its id is never registered again.");
+        v1.MapPut("/clinics/{clinicId}/devices/{deviceId}", (HttpContext http, string clinicId, string deviceId, RelayApi api) => api.JoinClinicAsync(http, clinicId, deviceId))
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithName("JoinClinic").WithSummary("Add the signing device to a clinic's triage devices (the host's IRelayAuthorizer decides who may).");
+        v1.MapDelete("/clinics/{clinicId}/devices/{deviceId}", (HttpContext http, string clinicId, string deviceId, RelayApi api) => api.LeaveClinicAsync(http, clinicId, deviceId))
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithName("LeaveClinic").WithSummary("Remove the signing device from a clinic's triage devices; idempotent.");
+        v1.MapGet("/clinics/{clinicId}/devices", (HttpContext http, string clinicId, RelayApi api) => api.ListClinicDevicesAsync(http, clinicId))
+            .Produces<DeviceListResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
+            .WithName("ListClinicDevices").WithSummary("List a clinic's triage devices with their clinicians' user ids and keys.");
+        v1.MapPost("/clinics/{clinicId}/claims/{itemId}", (HttpContext http, string clinicId, string itemId, RelayApi api) => api.ClaimWorkItemAsync(http, clinicId, itemId))
+            .Produces<WorkItemClaimResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithName("ClaimWorkItem").WithSummary("Claim a clinic work item for the signing device's user; the first claim wins and every claim answers the winner.");
         v1.MapPost("/messages", (HttpContext http, RelayApi api) => api.SubmitEnvelopesAsync(http))
             .Accepts<SubmitRequest>("application/json").Produces<SubmitResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("SubmitEnvelopes").WithSummary("Store a batch of sealed envelopes; resubmitting an id is idempotent.");

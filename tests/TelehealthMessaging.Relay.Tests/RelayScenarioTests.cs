@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 using TelehealthMessaging.Transport;
@@ -58,14 +60,17 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
     }
 
     [SkippableFact]
-    public async Task Registered_devices_are_listed_with_their_identity_keys()
+    public async Task Devices_with_published_keys_are_listed_with_their_identity_keys()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync();
         await using RelayServer _ = server;
         var user = UserId.New();
         TestDevice phone = await RegisteredAsync(client, user);
         TestDevice tablet = await RegisteredAsync(client, user);
+        await RegisteredAsync(client, user); // registered, but without keys: nobody can seal to it yet
         TestDevice other = await RegisteredAsync(client);
+        Assert.Equal(HttpStatusCode.NoContent, (await UploadPrekeysAsync(client, phone, 1, 1)).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await UploadPrekeysAsync(client, tablet, 1, 1)).Status);
 
         RelayResponse list = await client.SendAsync(HttpMethod.Get, $"/v1/users/{user}/devices", other);
 
@@ -135,7 +140,8 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
         Assert.Equal([0L, 1L], claims.Take(2).Select(c => c["oneTimePrekey"]!["keyId"]!.GetValue<long>()));
         Assert.Null(claims[2]["oneTimePrekey"]);
         Assert.Equal([false, true, true], claims.Select(c => c["kemPrekeyIsLastResort"]!.GetValue<bool>()));
-        Assert.Equal("last-resort", Encoding.UTF8.GetString(Convert.FromBase64String(claims[2]["kemPrekey"]!["key"]!.GetValue<string>())));
+        PublicPrekey lastResort = DirectoryKeys.ParsePrekey(Convert.FromBase64String(claims[2]["kemPrekey"]!["key"]!.GetValue<string>()), "kemPrekey");
+        Assert.Equal((PrekeyKind.LastResortMLKem768, LastResortPrekeyId), (lastResort.Kind, lastResort.Id));
         Assert.Equal(bob.IdentityKey.PublicKey.ToArray(), Convert.FromBase64String(claims[0]["device"]!["identityKey"]!.GetValue<string>()));
     }
 
@@ -638,18 +644,33 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
         Assert.NotNull(openApi.Json()["paths"]!["/v1/messages"]);
     }
 
-    private protected static async Task<RelayResponse> UploadPrekeysAsync(RelayTestClient client, TestDevice device, int oneTimeCount, int kemCount, TestDevice? targetDevice = null) =>
-        await client.SendAsync(
+    private protected const uint SignedPrekeyId = 1000;
+    private protected const uint LastResortPrekeyId = 1001;
+
+    /// <summary>Uploads an envelope key and prekeys signed by <paramref name="device"/>: one-time ids 0 to count - 1 of each kind.</summary>
+    private protected static async Task<RelayResponse> UploadPrekeysAsync(RelayTestClient client, TestDevice device, int oneTimeCount, int kemCount, TestDevice? targetDevice = null)
+    {
+        // One ML-KEM key serves every KEM prekey: each is signed with its own id, which is all the relay checks.
+        using var kemKey = MLKem768PrivateKey.Generate();
+        ulong now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        byte[] Prekey(PrekeyKind kind, uint id, ReadOnlySpan<byte> key) => DirectoryKeys.Encode(PublicPrekey.Create(device.Identity, kind, id, now, key));
+        byte[] x25519 = RandomNumberGenerator.GetBytes(X25519PrivateKey.PublicKeySize);
+        return await client.SendAsync(
             HttpMethod.Put,
             $"/v1/devices/{(targetDevice ?? device).DeviceId}/prekeys",
             device,
             Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new
             {
-                signedPrekey = Encoding.UTF8.GetBytes("signed"),
-                lastResortKemPrekey = Encoding.UTF8.GetBytes("last-resort"),
-                oneTimePrekeys = Enumerable.Range(0, oneTimeCount).Select(i => new { keyId = (long)i, key = new byte[] { 1, (byte)i } }).ToArray(),
-                oneTimeKemPrekeys = Enumerable.Range(0, kemCount).Select(i => new { keyId = (long)i, key = new byte[] { 2, (byte)i } }).ToArray(),
+                envelopeKey = SignedEnvelopeKey.Create(device.Identity, device.DeviceId, 1, now, x25519).Encode(),
+                signedPrekey = Prekey(PrekeyKind.SignedX25519, SignedPrekeyId, x25519),
+                lastResortKemPrekey = LastResortPrekey(device, kemKey.EncapsulationKey, now),
+                oneTimePrekeys = Enumerable.Range(0, oneTimeCount).Select(i => new { keyId = (long)i, key = Prekey(PrekeyKind.OneTimeX25519, (uint)i, x25519) }).ToArray(),
+                oneTimeKemPrekeys = Enumerable.Range(0, kemCount).Select(i => new { keyId = (long)i, key = Prekey(PrekeyKind.OneTimeMLKem768, (uint)i, kemKey.EncapsulationKey) }).ToArray(),
             })));
+    }
+
+    private protected static byte[] LastResortPrekey(TestDevice device, ReadOnlySpan<byte> kemPublicKey, ulong createdAt) =>
+        DirectoryKeys.Encode(PublicPrekey.Create(device.Identity, PrekeyKind.LastResortMLKem768, LastResortPrekeyId, createdAt, kemPublicKey));
 
     protected static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {

@@ -47,9 +47,14 @@ internal sealed class RelayApi(
             return RelayProblem.BadRequest("invalid_field", "identityKey and agreementKey must be 32 bytes and agreementKeySignature 64 bytes.");
         }
 
-        if (!Ed25519.Verify(request.IdentityKey, request.AgreementKey, request.AgreementKeySignature))
+        try
         {
-            return RelayProblem.BadRequest("invalid_key_binding", "agreementKeySignature is not the identity key's signature over agreementKey.");
+            // The binding the client makes (IdentityKey.BindingMessage): label, algorithm, signing key, agreement key.
+            DirectoryKeys.Identity(request.IdentityKey, request.AgreementKey, request.AgreementKeySignature).Verify();
+        }
+        catch (CryptographicFailureException)
+        {
+            return RelayProblem.BadRequest("invalid_key_binding", "agreementKeySignature is not the identity key's signature over the identity binding of agreementKey.");
         }
 
         var device = new RelayDevice(new UserId(request.UserId), new DeviceId(request.DeviceId), request.IdentityKey, request.AgreementKey, request.AgreementKeySignature);
@@ -69,6 +74,7 @@ internal sealed class RelayApi(
         {
             DeviceRegistrationOutcome.Created => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse, statusCode: StatusCodes.Status201Created),
             DeviceRegistrationOutcome.AlreadyRegistered => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse),
+            DeviceRegistrationOutcome.Revoked => RelayProblem.Create(StatusCodes.Status409Conflict, "device_revoked", "The device id was revoked; revoked ids are never registered again."),
             _ => RelayProblem.Create(StatusCodes.Status409Conflict, "device_conflict", "The device id is registered with other keys or to another user."),
         };
     }
@@ -110,7 +116,12 @@ internal sealed class RelayApi(
             return RelayProblem.BadRequest("invalid_field", "signedPrekey and lastResortKemPrekey must be 1 to MaxPrekeyBytes bytes.");
         }
 
-        await store.StorePrekeysAsync(auth.Device.DeviceId, new RelayPrekeyUpload(request.SignedPrekey, request.LastResortKemPrekey, oneTime!, kem!), ct).ConfigureAwait(false);
+        if (!TryVerifyKeys(auth.Device, request, oneTime!, kem!, out failure))
+        {
+            return failure!;
+        }
+
+        await store.StorePrekeysAsync(auth.Device.DeviceId, new RelayPrekeyUpload(request.SignedPrekey, request.LastResortKemPrekey, oneTime!, kem!, request.EnvelopeKey), ct).ConfigureAwait(false);
         return Results.NoContent();
     }
 
@@ -129,7 +140,101 @@ internal sealed class RelayApi(
         }
 
         IReadOnlyList<RelayDevice> devices = await store.ListDevicesAsync(new UserId(userId), ct).ConfigureAwait(false);
-        return Results.Json(new DeviceListResponse(devices.Select(ToResponse).ToList()), RelayJsonContext.Default.DeviceListResponse);
+
+        // A device without an envelope key cannot be sealed to yet; listing it would only make senders fail.
+        return Results.Json(new DeviceListResponse(devices.Where(d => d.EnvelopeKey is not null).Select(ToResponse).ToList()), RelayJsonContext.Default.DeviceListResponse);
+    }
+
+    public async Task<IResult> RevokeDeviceAsync(HttpContext http, string userId, string deviceId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        if (!Identifier.IsValid(userId) || !Identifier.IsValid(deviceId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The user or device id in the path is not valid.");
+        }
+
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.RevokeDevice, new UserId(userId), null, ct).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!string.Equals(userId, auth.Device!.UserId.Value, StringComparison.Ordinal))
+        {
+            return Forbidden(http, auth.Device, "not_own_device", "A device can revoke only devices of its own user.");
+        }
+
+        DeviceRevocationOutcome outcome = await store.RevokeDeviceAsync(new DeviceId(deviceId), auth.Device.UserId, options.TimeProvider.GetUtcNow(), ct).ConfigureAwait(false);
+        switch (outcome)
+        {
+            case DeviceRevocationOutcome.NotFound:
+                return RelayProblem.Create(StatusCodes.Status404NotFound, "device_not_found", "The user has no such device.");
+            case DeviceRevocationOutcome.NotOwnDevice:
+                return Forbidden(http, auth.Device, "not_own_device", "A device can revoke only devices of its own user.");
+        }
+
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            RelayLog.DeviceRevoked(logger, auth.Device.DeviceId.Value, deviceId);
+        }
+
+        return Results.NoContent();
+    }
+
+    public Task<IResult> JoinClinicAsync(HttpContext http, string clinicId, string deviceId) =>
+        ChangeMembershipAsync(http, clinicId, deviceId, RelayOperation.JoinClinic);
+
+    public Task<IResult> LeaveClinicAsync(HttpContext http, string clinicId, string deviceId) =>
+        ChangeMembershipAsync(http, clinicId, deviceId, RelayOperation.LeaveClinic);
+
+    public async Task<IResult> ListClinicDevicesAsync(HttpContext http, string clinicId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        if (!Identifier.IsValid(clinicId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The clinic id in the path is not valid.");
+        }
+
+        var clinic = new ClinicId(clinicId);
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.EmptyBodyDigest, RelayOperation.ListClinicDevices, null, null, ct, clinic).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        IReadOnlyList<RelayDevice> devices = await store.ListClinicDevicesAsync(clinic, ct).ConfigureAwait(false);
+        return Results.Json(new DeviceListResponse(devices.Where(d => d.EnvelopeKey is not null).Select(ToResponse).ToList()), RelayJsonContext.Default.DeviceListResponse);
+    }
+
+    public async Task<IResult> ClaimWorkItemAsync(HttpContext http, string clinicId, string itemId)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        if (!Identifier.IsValid(clinicId) || !Identifier.IsValid(itemId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The clinic or item id in the path is not valid.");
+        }
+
+        var clinic = new ClinicId(clinicId);
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.ClaimWorkItem, null, null, ct, clinic).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        DateTimeOffset now = options.TimeProvider.GetUtcNow();
+        RelayWorkItemClaim? claim = await store.ClaimWorkItemAsync(clinic, itemId, auth.Device!, now, now + options.EnvelopeTimeToLive, ct).ConfigureAwait(false);
+        if (claim is null)
+        {
+            return Forbidden(http, auth.Device!, "not_clinic_member", "Only the clinic's devices can claim its work items.");
+        }
+
+        return Results.Json(new WorkItemClaimResponse(claim.ItemId, claim.UserId.Value, claim.DeviceId.Value, claim.ClaimedAt), RelayJsonContext.Default.WorkItemClaimResponse);
     }
 
     public async Task<IResult> ClaimBundleAsync(HttpContext http, string userId, string deviceId)
@@ -569,19 +674,135 @@ internal sealed class RelayApi(
         return auth.Failure!;
     }
 
-    private IResult Forbidden(HttpContext http, RelayDevice device, string title)
+    private IResult Forbidden(HttpContext http, RelayDevice device, string title) => Forbidden(http, device, "not_own_mailbox", title);
+
+    private IResult Forbidden(HttpContext http, RelayDevice device, string code, string title)
     {
         if (logger.IsEnabled(LogLevel.Information))
         {
-            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), device.DeviceId.Value, StatusCodes.Status403Forbidden, "not_own_mailbox");
+            RelayLog.Refused(logger, http.Request.Method, RouteOf(http), device.DeviceId.Value, StatusCodes.Status403Forbidden, code);
         }
 
-        return RelayProblem.Create(StatusCodes.Status403Forbidden, "not_own_mailbox", title);
+        return RelayProblem.Create(StatusCodes.Status403Forbidden, code, title);
+    }
+
+    private async Task<IResult> ChangeMembershipAsync(HttpContext http, string clinicId, string deviceId, RelayOperation operation)
+    {
+        CancellationToken ct = http.RequestAborted;
+        (byte[]? body, IResult? failure) = await ReadBodyAsync(http, options.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        if (!Identifier.IsValid(clinicId) || !Identifier.IsValid(deviceId))
+        {
+            return RelayProblem.BadRequest("invalid_path", "The clinic or device id in the path is not valid.");
+        }
+
+        var clinic = new ClinicId(clinicId);
+        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), operation, null, null, ct, clinic).ConfigureAwait(false);
+        if (auth.Failure is not null)
+        {
+            return Refused(http, auth);
+        }
+
+        if (!string.Equals(deviceId, auth.Device!.DeviceId.Value, StringComparison.Ordinal))
+        {
+            return Forbidden(http, auth.Device, "not_own_device", "A device can join or leave a clinic only for itself.");
+        }
+
+        if (operation == RelayOperation.JoinClinic)
+        {
+            await store.JoinClinicAsync(clinic, auth.Device.DeviceId, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await store.LeaveClinicAsync(clinic, auth.Device.DeviceId, ct).ConfigureAwait(false);
+        }
+
+        return Results.NoContent();
+    }
+
+    /// <summary>
+    /// Checks uploaded keys against the uploading device's registered identity (see <see cref="DirectoryKeys"/>): the
+    /// envelope key must be signed for this device, each prekey must verify in the role of its field, and each one-time
+    /// prekey's keyId must be the id inside its encoding. Junk is refused before anything is stored.
+    /// </summary>
+    private static bool TryVerifyKeys(RelayDevice device, PrekeyUploadRequest request, List<RelayOneTimePrekey> oneTime, List<RelayOneTimePrekey> kem, out IResult? failure)
+    {
+        failure = null;
+        IdentityKey identity;
+        try
+        {
+            identity = DirectoryKeys.Identity(device.IdentityKey, device.AgreementKey, device.AgreementKeySignature);
+        }
+        catch (CryptographicFailureException)
+        {
+            failure = RelayProblem.Create(StatusCodes.Status409Conflict, "device_conflict", "The device's registered identity cannot verify keys.");
+            return false;
+        }
+
+        if (request.EnvelopeKey is not null)
+        {
+            try
+            {
+                SignedEnvelopeKey.Parse(request.EnvelopeKey).Verify(identity, device.DeviceId);
+            }
+            catch (CryptographicFailureException)
+            {
+                failure = RelayProblem.BadRequest("invalid_envelope_key", "envelopeKey is not an envelope key signed by this device's identity for this device.");
+                return false;
+            }
+        }
+
+        foreach ((string field, byte[]? encoded, PrekeyKind kind, long? keyId) in PrekeysOf(request, oneTime, kem))
+        {
+            try
+            {
+                PublicPrekey prekey = DirectoryKeys.ParsePrekey(encoded, field);
+                prekey.Verify(identity.SigningKey, field, kind);
+                if (keyId is long id && prekey.Id != id)
+                {
+                    throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, $"The {field} keyId differs from the id it was signed with.");
+                }
+            }
+            catch (CryptographicFailureException)
+            {
+                failure = RelayProblem.BadRequest("invalid_prekey", "A prekey is not well formed, is in the wrong role, or is not signed by this device's identity.", $"At {field}.");
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static IEnumerable<(string Field, byte[] Encoded, PrekeyKind Kind, long? KeyId)> PrekeysOf(PrekeyUploadRequest request, List<RelayOneTimePrekey> oneTime, List<RelayOneTimePrekey> kem)
+    {
+        if (request.SignedPrekey is not null)
+        {
+            yield return ("signedPrekey", request.SignedPrekey, PrekeyKind.SignedX25519, null);
+        }
+
+        if (request.LastResortKemPrekey is not null)
+        {
+            yield return ("lastResortKemPrekey", request.LastResortKemPrekey, PrekeyKind.LastResortMLKem768, null);
+        }
+
+        for (int i = 0; i < oneTime.Count; i++)
+        {
+            yield return ($"oneTimePrekeys[{i.ToString(CultureInfo.InvariantCulture)}]", oneTime[i].Key, PrekeyKind.OneTimeX25519, oneTime[i].KeyId);
+        }
+
+        for (int i = 0; i < kem.Count; i++)
+        {
+            yield return ($"oneTimeKemPrekeys[{i.ToString(CultureInfo.InvariantCulture)}]", kem[i].Key, PrekeyKind.OneTimeMLKem768, kem[i].KeyId);
+        }
     }
 
     // The route template, not the path: paths carry user and device ids that do not belong in every log line.
     private static string RouteOf(HttpContext http) => (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "-";
 
     private static DeviceResponse ToResponse(RelayDevice device) =>
-        new(device.UserId.Value, device.DeviceId.Value, device.IdentityKey, device.AgreementKey, device.AgreementKeySignature);
+        new(device.UserId.Value, device.DeviceId.Value, device.IdentityKey, device.AgreementKey, device.AgreementKeySignature, device.EnvelopeKey);
 }

@@ -18,7 +18,7 @@ internal sealed class RegisterDeviceRequest
     public byte[]? AgreementKeySignature { get; set; }
 }
 
-internal sealed record DeviceResponse(string UserId, string DeviceId, byte[] IdentityKey, byte[] AgreementKey, byte[] AgreementKeySignature);
+internal sealed record DeviceResponse(string UserId, string DeviceId, byte[] IdentityKey, byte[] AgreementKey, byte[] AgreementKeySignature, byte[]? EnvelopeKey);
 
 internal sealed record DeviceListResponse(IReadOnlyList<DeviceResponse> Devices);
 
@@ -31,6 +31,8 @@ internal sealed class OneTimePrekeyMessage
 
 internal sealed class PrekeyUploadRequest
 {
+    public byte[]? EnvelopeKey { get; set; }
+
     public byte[]? SignedPrekey { get; set; }
 
     public byte[]? LastResortKemPrekey { get; set; }
@@ -82,6 +84,8 @@ internal sealed class ClientFrame
     public List<string>? Ids { get; set; }
 }
 
+internal sealed record WorkItemClaimResponse(string ItemId, string UserId, string DeviceId, DateTimeOffset ClaimedAt);
+
 internal sealed record HealthResponse(string Status);
 
 [JsonSourceGenerationOptions(
@@ -102,5 +106,6 @@ internal sealed record HealthResponse(string Status);
 [JsonSerializable(typeof(AcknowledgeResponse))]
 [JsonSerializable(typeof(PushFrame))]
 [JsonSerializable(typeof(ClientFrame))]
+[JsonSerializable(typeof(WorkItemClaimResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 internal sealed partial class RelayJsonContext : JsonSerializerContext;

@@ -26,4 +26,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 4307, Level = LogLevel.Information, Message = "WebSocket for device {DeviceId} closed after {Pushed} pushed envelopes and {Acknowledged} acknowledgements ({Reason})")]
     public static partial void WebSocketClosed(ILogger logger, string deviceId, int pushed, int acknowledged, string reason);
+
+    [LoggerMessage(EventId = 4308, Level = LogLevel.Information, Message = "Device {DeviceId} revoked device {RevokedDeviceId}")]
+    public static partial void DeviceRevoked(ILogger logger, string deviceId, string revokedDeviceId);
 }

@@ -74,7 +74,8 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     /// <param name="targetUser">The user whose data is read, for the authorizer.</param>
     /// <param name="registering">For registration: the device from the body, whose key must have signed.</param>
     /// <param name="cancellationToken">Cancels the checks.</param>
-    public async Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken)
+    /// <param name="targetClinic">The clinic, for the clinic operations.</param>
+    public async Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken, ClinicId? targetClinic = null)
     {
         IHeaderDictionary headers = http.Request.Headers;
         string? deviceText = headers[RelayRequestSignature.DeviceHeader];
@@ -114,7 +115,7 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             return Fail(RelayProblem.Unauthorized("replayed_nonce", "The request nonce has been used before."), "replayed_nonce");
         }
 
-        var context = new RelayAuthorizationContext(http, device.DeviceId, device.UserId, operation, targetUser);
+        var context = new RelayAuthorizationContext(http, device.DeviceId, device.UserId, operation, targetUser, targetClinic);
         if (!await _authorizer.AuthorizeAsync(context, cancellationToken).ConfigureAwait(false))
         {
             return Fail(RelayProblem.Create(StatusCodes.Status403Forbidden, "forbidden", "The host application does not permit this request."), "forbidden");

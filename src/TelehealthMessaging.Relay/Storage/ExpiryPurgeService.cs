@@ -3,7 +3,7 @@ using TelehealthMessaging.Relay.Attachments;
 
 namespace TelehealthMessaging.Relay.Storage;
 
-/// <summary>Deletes expired envelopes, delivered-id records, nonces and attachment blobs every <see cref="RelayOptions.PurgeInterval"/>.</summary>
+/// <summary>Deletes expired envelopes, delivered-id records, nonces, work-item claims and attachment blobs every <see cref="RelayOptions.PurgeInterval"/>.</summary>
 internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFiles files, RelayOptions options, ILogger<ExpiryPurgeService> logger) : BackgroundService
 {
     /// <summary>Runs one purge now; the periodic loop and tests both call it.</summary>
@@ -18,7 +18,7 @@ internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFi
 
         if (logger.IsEnabled(LogLevel.Information))
         {
-            LogPurged(logger, result.Envelopes, result.ExpiredBlobIds.Count, result.Nonces, result.DeliveredIds, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogPurged(logger, result.Envelopes, result.ExpiredBlobIds.Count, result.Nonces, result.DeliveredIds, result.WorkItemClaims, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
         return result;
@@ -52,8 +52,8 @@ internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFi
         }
     }
 
-    [LoggerMessage(EventId = 4200, Level = LogLevel.Information, Message = "Relay purge deleted {Envelopes} expired envelopes, {Blobs} blobs, {Nonces} nonces, {DeliveredIds} delivered ids in {ElapsedMs} ms")]
-    private static partial void LogPurged(ILogger logger, int envelopes, int blobs, int nonces, int deliveredIds, double elapsedMs);
+    [LoggerMessage(EventId = 4200, Level = LogLevel.Information, Message = "Relay purge deleted {Envelopes} expired envelopes, {Blobs} blobs, {Nonces} nonces, {DeliveredIds} delivered ids, {WorkItemClaims} work-item claims in {ElapsedMs} ms")]
+    private static partial void LogPurged(ILogger logger, int envelopes, int blobs, int nonces, int deliveredIds, int workItemClaims, double elapsedMs);
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "Relay purge failed ({ExceptionType}); retrying at the next interval")]
     private static partial void LogPurgeFailed(ILogger logger, string exceptionType);

@@ -30,13 +30,57 @@ public interface IRelayStore
     /// <returns>The device, or <see langword="null"/> when it is not registered.</returns>
     Task<RelayDevice?> GetDeviceAsync(DeviceId deviceId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Revokes a device of <paramref name="ownerId"/>: deletes the device, its prekeys, its mailbox and its clinic
+    /// memberships, and remembers the id so that it is never registered again.
+    /// </summary>
+    /// <param name="deviceId">The device to revoke.</param>
+    /// <param name="ownerId">The user of the requesting device; the revoked device must belong to it.</param>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>Whether the device was revoked, unknown, or another user's.</returns>
+    Task<DeviceRevocationOutcome> RevokeDeviceAsync(DeviceId deviceId, UserId ownerId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Adds a registered device to a clinic's triage devices; adding it again changes nothing.</summary>
+    /// <param name="clinicId">The clinic.</param>
+    /// <param name="deviceId">The device.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the membership is stored.</returns>
+    Task JoinClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken);
+
+    /// <summary>Removes a device from a clinic's triage devices; removing a non-member changes nothing.</summary>
+    /// <param name="clinicId">The clinic.</param>
+    /// <param name="deviceId">The device.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the membership is gone.</returns>
+    Task LeaveClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken);
+
+    /// <summary>Lists a clinic's triage devices, ordered by device id.</summary>
+    /// <param name="clinicId">The clinic.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The member devices; empty for an unknown clinic.</returns>
+    Task<IReadOnlyList<RelayDevice>> ListClinicDevicesAsync(ClinicId clinicId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims a clinic work item for <paramref name="device"/> if it is a member: the first unexpired claim wins, and
+    /// every later claim returns it unchanged, however many claims run at once (on every instance sharing the database).
+    /// </summary>
+    /// <param name="clinicId">The clinic.</param>
+    /// <param name="itemId">The validated work-item id.</param>
+    /// <param name="device">The claiming device.</param>
+    /// <param name="now">The current time; claims that expired by then are replaced.</param>
+    /// <param name="expiresAt">When a new claim expires.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The winning claim, or <see langword="null"/> when <paramref name="device"/> is not a member of the clinic.</returns>
+    Task<RelayWorkItemClaim?> ClaimWorkItemAsync(ClinicId clinicId, string itemId, RelayDevice device, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
     /// <summary>Lists a user's registered devices, ordered by device id.</summary>
     /// <param name="userId">The user.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
     /// <returns>The devices; empty when the user has none.</returns>
     Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken);
 
-    /// <summary>Stores prekeys: replaces the signed and last-resort prekeys when given, adds or replaces one-time prekeys by id.</summary>
+    /// <summary>Stores keys: replaces the envelope key, signed and last-resort prekeys when given, adds or replaces one-time prekeys by id.</summary>
     /// <param name="deviceId">The uploading (registered) device.</param>
     /// <param name="upload">The prekeys.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
@@ -50,7 +94,7 @@ public interface IRelayStore
     /// <param name="userId">The user the device must belong to.</param>
     /// <param name="deviceId">The device whose bundle is claimed.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>The bundle, or <see langword="null"/> when the device is unknown, belongs to another user or has uploaded no signed and last-resort prekeys.</returns>
+    /// <returns>The bundle, or <see langword="null"/> when the device is unknown, belongs to another user or has uploaded no envelope key, signed prekey or last-resort prekey.</returns>
     Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken);
 
     /// <summary>
@@ -105,7 +149,7 @@ public interface IRelayStore
     /// <returns>Whether the blob can be served.</returns>
     Task<bool> BlobExistsAsync(string blobId, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Deletes expired envelopes, delivered-id records, nonces and blob records.</summary>
+    /// <summary>Deletes expired envelopes, delivered-id records, nonces, work-item claims and blob records.</summary>
     /// <param name="now">The current time.</param>
     /// <param name="cancellationToken">Cancels the purge.</param>
     /// <returns>What was deleted, including the ids of blob records whose files the caller deletes.</returns>

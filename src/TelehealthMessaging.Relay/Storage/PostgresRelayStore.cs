@@ -68,7 +68,30 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             size bigint NOT NULL,
             expires_at bigint NOT NULL);
         """,
+        """
+        ALTER TABLE devices ADD COLUMN envelope_key bytea NULL;
+        CREATE TABLE revoked_devices (
+            device_id text NOT NULL PRIMARY KEY,
+            user_id text NOT NULL,
+            revoked_at bigint NOT NULL);
+        CREATE TABLE clinic_devices (
+            clinic_id text NOT NULL,
+            device_id text NOT NULL REFERENCES devices (device_id),
+            PRIMARY KEY (clinic_id, device_id));
+        CREATE INDEX clinic_devices_by_device ON clinic_devices (device_id);
+        CREATE TABLE work_item_claims (
+            clinic_id text NOT NULL,
+            item_id text NOT NULL,
+            user_id text NOT NULL,
+            device_id text NOT NULL,
+            claimed_at bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            PRIMARY KEY (clinic_id, item_id));
+        CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
+        """,
     ];
+
+    private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -114,6 +137,11 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await ScalarAsync<bool>(connection, transaction, "SELECT EXISTS (SELECT 1 FROM revoked_devices WHERE device_id = $1);", cancellationToken, device.DeviceId.Value).ConfigureAwait(false))
+        {
+            return DeviceRegistrationOutcome.Revoked;
+        }
+
         int inserted = await ExecuteAsync(
             connection,
             transaction,
@@ -141,10 +169,125 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         return await ReadDeviceAsync(connection, null, deviceId, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<DeviceRevocationOutcome> RevokeDeviceAsync(DeviceId deviceId, UserId ownerId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        // FOR UPDATE: a concurrent registration, key upload or second revocation of the device waits for this one.
+        RelayDevice? device = null;
+        await using (NpgsqlCommand command = Command(connection, transaction, $"SELECT {DeviceColumns} FROM devices WHERE device_id = $1 FOR UPDATE;", deviceId.Value))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                device = ReadDevice(reader);
+            }
+        }
+
+        if (device is null)
+        {
+            return DeviceRevocationOutcome.NotFound;
+        }
+
+        if (device.UserId != ownerId)
+        {
+            return DeviceRevocationOutcome.NotOwnDevice;
+        }
+
+        // One statement each: Npgsql does not take positional parameters in a multi-statement command.
+        foreach (string sql in (string[])
+        [
+            "DELETE FROM one_time_prekeys WHERE device_id = $1;",
+            "DELETE FROM prekeys WHERE device_id = $1;",
+            "DELETE FROM envelopes WHERE recipient = $1;",
+            "DELETE FROM delivered WHERE recipient = $1;",
+            "DELETE FROM mailboxes WHERE device_id = $1;",
+            "DELETE FROM clinic_devices WHERE device_id = $1;",
+            "DELETE FROM devices WHERE device_id = $1;",
+        ])
+        {
+            await ExecuteAsync(connection, transaction, sql, cancellationToken, deviceId.Value).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, "INSERT INTO revoked_devices (device_id, user_id, revoked_at) VALUES ($1, $2, $3);", cancellationToken, deviceId.Value, ownerId.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return DeviceRevocationOutcome.Revoked;
+    }
+
+    public async Task JoinClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "INSERT INTO clinic_devices (clinic_id, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING;", cancellationToken, clinicId.Value, deviceId.Value).ConfigureAwait(false);
+    }
+
+    public async Task LeaveClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "DELETE FROM clinic_devices WHERE clinic_id = $1 AND device_id = $2;", cancellationToken, clinicId.Value, deviceId.Value).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDevice>> ListClinicDevicesAsync(ClinicId clinicId, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlCommand command = Command(
+            connection,
+            null,
+            $"SELECT {DeviceColumns} FROM devices WHERE device_id IN (SELECT device_id FROM clinic_devices WHERE clinic_id = $1) ORDER BY device_id;",
+            clinicId.Value);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var devices = new List<RelayDevice>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            devices.Add(ReadDevice(reader));
+        }
+
+        return devices;
+    }
+
+    public async Task<RelayWorkItemClaim?> ClaimWorkItemAsync(ClinicId clinicId, string itemId, RelayDevice device, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await ScalarAsync<bool>(connection, transaction, "SELECT EXISTS (SELECT 1 FROM clinic_devices WHERE clinic_id = $1 AND device_id = $2);", cancellationToken, clinicId.Value, device.DeviceId.Value).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        // The primary key arbitrates: a concurrent insert of the same item waits for the first to commit and then
+        // finds its row unexpired, so it changes nothing; only an expired claim is taken over.
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            INSERT INTO work_item_claims (clinic_id, item_id, user_id, device_id, claimed_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (clinic_id, item_id) DO UPDATE SET
+                user_id = excluded.user_id, device_id = excluded.device_id, claimed_at = excluded.claimed_at, expires_at = excluded.expires_at
+            WHERE work_item_claims.expires_at <= excluded.claimed_at;
+            """,
+            cancellationToken,
+            clinicId.Value,
+            itemId,
+            device.UserId.Value,
+            device.DeviceId.Value,
+            now.ToUnixTimeMilliseconds(),
+            expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        RelayWorkItemClaim claim;
+        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT user_id, device_id, claimed_at FROM work_item_claims WHERE clinic_id = $1 AND item_id = $2;", clinicId.Value, itemId))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            claim = new RelayWorkItemClaim(clinicId, itemId, new UserId(reader.GetString(0)), new DeviceId(reader.GetString(1)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return claim;
+    }
+
     public async Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = Command(connection, null, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE user_id = $1 ORDER BY device_id;", userId.Value);
+        await using NpgsqlCommand command = Command(connection, null, $"SELECT {DeviceColumns} FROM devices WHERE user_id = $1 ORDER BY device_id;", userId.Value);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var devices = new List<RelayDevice>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -172,6 +315,11 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             deviceId.Value,
             Nullable(upload.SignedPrekey),
             Nullable(upload.LastResortKemPrekey)).ConfigureAwait(false);
+        if (upload.EnvelopeKey is not null)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE devices SET envelope_key = $2 WHERE device_id = $1;", cancellationToken, deviceId.Value, upload.EnvelopeKey).ConfigureAwait(false);
+        }
+
         foreach ((int kind, IReadOnlyList<RelayOneTimePrekey> keys) in new[] { (OneTimeKind, upload.OneTimePrekeys), (KemKind, upload.OneTimeKemPrekeys) })
         {
             foreach (RelayOneTimePrekey key in keys)
@@ -196,7 +344,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         RelayDevice? device = await ReadDeviceAsync(connection, transaction, deviceId, cancellationToken).ConfigureAwait(false);
-        if (device is null || device.UserId != userId)
+        if (device is null || device.UserId != userId || device.EnvelopeKey is null)
         {
             return null;
         }
@@ -381,6 +529,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         int envelopes = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
         int nonces = await ExecuteAsync(connection, transaction, "DELETE FROM nonces WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
         int delivered = await ExecuteAsync(connection, transaction, "DELETE FROM delivered WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
+        int claims = await ExecuteAsync(connection, transaction, "DELETE FROM work_item_claims WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
         var blobs = new List<string>();
         await using (NpgsqlCommand command = Command(connection, transaction, "DELETE FROM blobs WHERE expires_at <= $1 RETURNING blob_id;", nowMs))
         await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -392,7 +541,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RelayPurgeResult(envelopes, nonces, delivered, blobs);
+        return new RelayPurgeResult(envelopes, nonces, delivered, blobs, claims);
     }
 
     /// <summary>Opens a connection outside the pool's command use, for the LISTEN loop.</summary>
@@ -421,13 +570,16 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
 
     private static async Task<RelayDevice?> ReadDeviceAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DeviceId deviceId, CancellationToken cancellationToken)
     {
-        await using NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE device_id = $1;", deviceId.Value);
+        await using NpgsqlCommand command = Command(connection, transaction, $"SELECT {DeviceColumns} FROM devices WHERE device_id = $1;", deviceId.Value);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDevice(reader) : null;
     }
 
     private static RelayDevice ReadDevice(NpgsqlDataReader reader) =>
-        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4));
+        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4))
+        {
+            EnvelopeKey = reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
+        };
 
     private static NpgsqlParameter Nullable(byte[]? value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)value ?? DBNull.Value };
 

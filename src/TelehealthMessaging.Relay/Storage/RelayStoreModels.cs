@@ -5,9 +5,12 @@ namespace TelehealthMessaging.Relay.Storage;
 /// <param name="DeviceId">The device.</param>
 /// <param name="IdentityKey">The 32-byte Ed25519 identity public key; it signs every request of the device.</param>
 /// <param name="AgreementKey">The 32-byte X25519 identity public key.</param>
-/// <param name="AgreementKeySignature">The Ed25519 signature by <paramref name="IdentityKey"/> over <paramref name="AgreementKey"/>.</param>
+/// <param name="AgreementKeySignature">The Ed25519 signature by <paramref name="IdentityKey"/> over the identity binding message (label, algorithm, both keys).</param>
 public sealed record RelayDevice(UserId UserId, DeviceId DeviceId, byte[] IdentityKey, byte[] AgreementKey, byte[] AgreementKeySignature)
 {
+    /// <summary>The device's current signed envelope key (its wire encoding), or <see langword="null"/> before the first key upload.</summary>
+    public byte[]? EnvelopeKey { get; init; }
+
     internal bool HasSameKeys(RelayDevice other) =>
         UserId == other.UserId && IdentityKey.AsSpan().SequenceEqual(other.IdentityKey) && AgreementKey.AsSpan().SequenceEqual(other.AgreementKey);
 }
@@ -23,19 +26,44 @@ public enum DeviceRegistrationOutcome
 
     /// <summary>The device id is registered with other keys or to another user.</summary>
     Conflict,
+
+    /// <summary>The device id was revoked; revoked ids are never registered again.</summary>
+    Revoked,
 }
+
+/// <summary>The result of revoking a device.</summary>
+public enum DeviceRevocationOutcome
+{
+    /// <summary>The device and everything it held are deleted.</summary>
+    Revoked,
+
+    /// <summary>No such device is registered.</summary>
+    NotFound,
+
+    /// <summary>The device belongs to another user; nothing changed.</summary>
+    NotOwnDevice,
+}
+
+/// <summary>The winning claim of a clinic work item.</summary>
+/// <param name="ClinicId">The clinic.</param>
+/// <param name="ItemId">The work item.</param>
+/// <param name="UserId">The user whose device claimed it first.</param>
+/// <param name="DeviceId">The device that claimed it first.</param>
+/// <param name="ClaimedAt">When the winning claim was stored.</param>
+public sealed record RelayWorkItemClaim(ClinicId ClinicId, string ItemId, UserId UserId, DeviceId DeviceId, DateTimeOffset ClaimedAt);
 
 /// <summary>A one-time prekey: the device's id for it and its opaque public bytes.</summary>
 /// <param name="KeyId">The device-chosen key id.</param>
 /// <param name="Key">The opaque public prekey (with whatever signature the client attaches).</param>
 public sealed record RelayOneTimePrekey(long KeyId, byte[] Key);
 
-/// <summary>Prekeys a device uploads; the relay does not interpret them.</summary>
+/// <summary>Keys a device uploads; the API has verified them against the device's identity before they reach the store.</summary>
 /// <param name="SignedPrekey">The signed X25519 prekey, or <see langword="null"/> to keep the current one.</param>
 /// <param name="LastResortKemPrekey">The last-resort KEM prekey, or <see langword="null"/> to keep the current one.</param>
 /// <param name="OneTimePrekeys">One-time X25519 prekeys to add.</param>
 /// <param name="OneTimeKemPrekeys">One-time KEM prekeys to add.</param>
-public sealed record RelayPrekeyUpload(byte[]? SignedPrekey, byte[]? LastResortKemPrekey, IReadOnlyList<RelayOneTimePrekey> OneTimePrekeys, IReadOnlyList<RelayOneTimePrekey> OneTimeKemPrekeys);
+/// <param name="EnvelopeKey">The signed envelope key, or <see langword="null"/> to keep the current one.</param>
+public sealed record RelayPrekeyUpload(byte[]? SignedPrekey, byte[]? LastResortKemPrekey, IReadOnlyList<RelayOneTimePrekey> OneTimePrekeys, IReadOnlyList<RelayOneTimePrekey> OneTimeKemPrekeys, byte[]? EnvelopeKey = null);
 
 /// <summary>A claimed prekey bundle.</summary>
 /// <param name="Device">The device and its identity keys.</param>
@@ -88,4 +116,5 @@ public sealed record EnvelopeSubmissionOutcome(EnvelopeBatchStatus Status, IRead
 /// <param name="Nonces">Nonces past their window.</param>
 /// <param name="DeliveredIds">Delivered-id records past the time-to-live.</param>
 /// <param name="ExpiredBlobIds">Blob records deleted; their files are deleted by the caller.</param>
-public sealed record RelayPurgeResult(int Envelopes, int Nonces, int DeliveredIds, IReadOnlyList<string> ExpiredBlobIds);
+/// <param name="WorkItemClaims">Work-item claims past the time-to-live.</param>
+public sealed record RelayPurgeResult(int Envelopes, int Nonces, int DeliveredIds, IReadOnlyList<string> ExpiredBlobIds, int WorkItemClaims = 0);

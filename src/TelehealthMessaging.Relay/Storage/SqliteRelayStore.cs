@@ -60,7 +60,30 @@ internal sealed class SqliteRelayStore : IRelayStore
             size INTEGER NOT NULL,
             expires_at INTEGER NOT NULL);
         """,
+        """
+        ALTER TABLE devices ADD COLUMN envelope_key BLOB NULL;
+        CREATE TABLE revoked_devices (
+            device_id TEXT NOT NULL PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            revoked_at INTEGER NOT NULL);
+        CREATE TABLE clinic_devices (
+            clinic_id TEXT NOT NULL,
+            device_id TEXT NOT NULL REFERENCES devices (device_id),
+            PRIMARY KEY (clinic_id, device_id));
+        CREATE INDEX clinic_devices_by_device ON clinic_devices (device_id);
+        CREATE TABLE work_item_claims (
+            clinic_id TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (clinic_id, item_id));
+        CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
+        """,
     ];
+
+    private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";
 
     private readonly string _connectionString;
 
@@ -123,6 +146,11 @@ internal sealed class SqliteRelayStore : IRelayStore
             return existing.HasSameKeys(device) ? DeviceRegistrationOutcome.AlreadyRegistered : DeviceRegistrationOutcome.Conflict;
         }
 
+        if (await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM revoked_devices WHERE device_id = $d;", cancellationToken, ("$d", device.DeviceId.Value)).ConfigureAwait(false) > 0)
+        {
+            return DeviceRegistrationOutcome.Revoked;
+        }
+
         await ExecuteAsync(
             connection,
             transaction,
@@ -146,10 +174,113 @@ internal sealed class SqliteRelayStore : IRelayStore
         return await ReadDeviceAsync(connection, null, deviceId, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<DeviceRevocationOutcome> RevokeDeviceAsync(DeviceId deviceId, UserId ownerId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        RelayDevice? device = await ReadDeviceAsync(connection, transaction, deviceId, cancellationToken).ConfigureAwait(false);
+        if (device is null)
+        {
+            return DeviceRevocationOutcome.NotFound;
+        }
+
+        if (device.UserId != ownerId)
+        {
+            return DeviceRevocationOutcome.NotOwnDevice;
+        }
+
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            DELETE FROM one_time_prekeys WHERE device_id = $d;
+            DELETE FROM prekeys WHERE device_id = $d;
+            DELETE FROM envelopes WHERE recipient = $d;
+            DELETE FROM delivered WHERE recipient = $d;
+            DELETE FROM mailboxes WHERE device_id = $d;
+            DELETE FROM clinic_devices WHERE device_id = $d;
+            DELETE FROM devices WHERE device_id = $d;
+            INSERT INTO revoked_devices (device_id, user_id, revoked_at) VALUES ($d, $u, $now);
+            """,
+            cancellationToken,
+            ("$d", deviceId.Value),
+            ("$u", ownerId.Value),
+            ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return DeviceRevocationOutcome.Revoked;
+    }
+
+    public async Task JoinClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "INSERT OR IGNORE INTO clinic_devices (clinic_id, device_id) VALUES ($c, $d);", cancellationToken, ("$c", clinicId.Value), ("$d", deviceId.Value)).ConfigureAwait(false);
+    }
+
+    public async Task LeaveClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "DELETE FROM clinic_devices WHERE clinic_id = $c AND device_id = $d;", cancellationToken, ("$c", clinicId.Value), ("$d", deviceId.Value)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RelayDevice>> ListClinicDevicesAsync(ClinicId clinicId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = Command(
+            connection,
+            null,
+            $"SELECT {DeviceColumns} FROM devices WHERE device_id IN (SELECT device_id FROM clinic_devices WHERE clinic_id = $c) ORDER BY device_id;",
+            ("$c", clinicId.Value));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var devices = new List<RelayDevice>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            devices.Add(ReadDevice(reader));
+        }
+
+        return devices;
+    }
+
+    public async Task<RelayWorkItemClaim?> ClaimWorkItemAsync(ClinicId clinicId, string itemId, RelayDevice device, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        // BEGIN IMMEDIATE: claims serialize on the write lock, so the first insert is the one every later claim reads.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        long member = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM clinic_devices WHERE clinic_id = $c AND device_id = $d;", cancellationToken, ("$c", clinicId.Value), ("$d", device.DeviceId.Value)).ConfigureAwait(false);
+        if (member == 0)
+        {
+            return null;
+        }
+
+        await ExecuteAsync(
+            connection,
+            transaction,
+            """
+            DELETE FROM work_item_claims WHERE clinic_id = $c AND item_id = $i AND expires_at <= $now;
+            INSERT OR IGNORE INTO work_item_claims (clinic_id, item_id, user_id, device_id, claimed_at, expires_at) VALUES ($c, $i, $u, $d, $now, $exp);
+            """,
+            cancellationToken,
+            ("$c", clinicId.Value),
+            ("$i", itemId),
+            ("$u", device.UserId.Value),
+            ("$d", device.DeviceId.Value),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$exp", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        RelayWorkItemClaim claim;
+        await using (SqliteCommand command = Command(connection, transaction, "SELECT user_id, device_id, claimed_at FROM work_item_claims WHERE clinic_id = $c AND item_id = $i;", ("$c", clinicId.Value), ("$i", itemId)))
+        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            claim = new RelayWorkItemClaim(clinicId, itemId, new UserId(reader.GetString(0)), new DeviceId(reader.GetString(1)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)));
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return claim;
+    }
+
     public async Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = Command(connection, null, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE user_id = $u ORDER BY device_id;", ("$u", userId.Value));
+        await using SqliteCommand command = Command(connection, null, $"SELECT {DeviceColumns} FROM devices WHERE user_id = $u ORDER BY device_id;", ("$u", userId.Value));
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var devices = new List<RelayDevice>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -177,6 +308,11 @@ internal sealed class SqliteRelayStore : IRelayStore
             ("$d", deviceId.Value),
             ("$s", upload.SignedPrekey),
             ("$l", upload.LastResortKemPrekey)).ConfigureAwait(false);
+        if (upload.EnvelopeKey is not null)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE devices SET envelope_key = $e WHERE device_id = $d;", cancellationToken, ("$d", deviceId.Value), ("$e", upload.EnvelopeKey)).ConfigureAwait(false);
+        }
+
         foreach ((int kind, IReadOnlyList<RelayOneTimePrekey> keys) in new[] { (OneTimeKind, upload.OneTimePrekeys), (KemKind, upload.OneTimeKemPrekeys) })
         {
             foreach (RelayOneTimePrekey key in keys)
@@ -202,7 +338,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         // BEGIN IMMEDIATE takes the write lock up front, so two claims never read the same one-time key.
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         RelayDevice? device = await ReadDeviceAsync(connection, transaction, deviceId, cancellationToken).ConfigureAwait(false);
-        if (device is null || device.UserId != userId)
+        if (device is null || device.UserId != userId || device.EnvelopeKey is null)
         {
             return null;
         }
@@ -380,6 +516,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         int envelopes = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
         int nonces = await ExecuteAsync(connection, transaction, "DELETE FROM nonces WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
         int delivered = await ExecuteAsync(connection, transaction, "DELETE FROM delivered WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
+        int claims = await ExecuteAsync(connection, transaction, "DELETE FROM work_item_claims WHERE expires_at <= $now;", cancellationToken, ("$now", nowMs)).ConfigureAwait(false);
         var blobs = new List<string>();
         await using (SqliteCommand command = Command(connection, transaction, "DELETE FROM blobs WHERE expires_at <= $now RETURNING blob_id;", ("$now", nowMs)))
         await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -391,7 +528,7 @@ internal sealed class SqliteRelayStore : IRelayStore
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RelayPurgeResult(envelopes, nonces, delivered, blobs);
+        return new RelayPurgeResult(envelopes, nonces, delivered, blobs, claims);
     }
 
     private static async Task<RelayOneTimePrekey?> TakeOneTimeKeyAsync(SqliteConnection connection, SqliteTransaction transaction, DeviceId deviceId, int kind, CancellationToken cancellationToken)
@@ -412,13 +549,16 @@ internal sealed class SqliteRelayStore : IRelayStore
 
     private static async Task<RelayDevice?> ReadDeviceAsync(SqliteConnection connection, SqliteTransaction? transaction, DeviceId deviceId, CancellationToken cancellationToken)
     {
-        await using SqliteCommand command = Command(connection, transaction, "SELECT device_id, user_id, identity_key, agreement_key, agreement_key_signature FROM devices WHERE device_id = $d;", ("$d", deviceId.Value));
+        await using SqliteCommand command = Command(connection, transaction, $"SELECT {DeviceColumns} FROM devices WHERE device_id = $d;", ("$d", deviceId.Value));
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDevice(reader) : null;
     }
 
     private static RelayDevice ReadDevice(SqliteDataReader reader) =>
-        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]);
+        new(new UserId(reader.GetString(1)), new DeviceId(reader.GetString(0)), (byte[])reader[2], (byte[])reader[3], (byte[])reader[4])
+        {
+            EnvelopeKey = reader.IsDBNull(5) ? null : (byte[])reader[5],
+        };
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {

@@ -1,11 +1,7 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Polly.CircuitBreaker;
-using Polly.Timeout;
 
 namespace TelehealthMessaging.Transport;
 
@@ -25,10 +21,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
     {
         _status = new TransportStateTracker(this);
         _http = http;
-        Uri endpoint = options.Endpoint!.Scheme is "ws" or "wss"
-            ? new UriBuilder(options.Endpoint) { Scheme = options.Endpoint.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri
-            : options.Endpoint;
-        _baseAddress = endpoint.AbsolutePath.EndsWith('/') ? endpoint : new Uri(endpoint.AbsoluteUri + "/");
+        _baseAddress = RelayHttp.BaseAddress(options.Endpoint!);
         _device = options.Device;
         _signer = options.RequestSigner ?? throw new ArgumentException("RequestSigner is required for HTTP endpoints.", nameof(options));
         _time = options.TimeProvider;
@@ -51,7 +44,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
             throw new ArgumentException("The batch must hold at least one envelope and no nulls.", nameof(batch));
         }
 
-        byte[] body = Json(writer =>
+        byte[] body = RelayHttp.Json(writer =>
         {
             writer.WriteStartArray("envelopes");
             foreach (OutgoingEnvelope envelope in batch)
@@ -76,7 +69,7 @@ internal sealed class HttpRelayTransport : IRelayTransport
             throw new ArgumentException("Acknowledge 1 to 100 valid message ids at a time.", nameof(ids));
         }
 
-        byte[] body = Json(writer =>
+        byte[] body = RelayHttp.Json(writer =>
         {
             writer.WriteStartArray("ids");
             foreach (MessageId id in ids)
@@ -160,40 +153,25 @@ internal sealed class HttpRelayTransport : IRelayTransport
     private static RelayRequestException MalformedAnswer(Exception? inner = null) =>
         new(TelehealthErrorCode.InvalidFormat, null, 200, "The relay answered with a malformed page of envelopes.", null, inner);
 
-    private static byte[] Json(Action<Utf8JsonWriter> writeMembers)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writeMembers(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.ToArray();
-    }
-
     private async Task<JsonDocument> CallAsync(HttpMethod method, string relativePath, byte[]? body, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         using var request = new HttpRequestMessage(method, new Uri(_baseAddress, relativePath));
         if (body is not null)
         {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Content = RelayHttp.JsonContent(body);
         }
 
         // Signed per attempt by RelaySigningHandler, inside the retry loop, so that each retry carries a fresh nonce.
-        request.Options.Set(RelaySigningHandler.SignerKey, new RelayRequestSigner(_device, _signer, _time, body ?? []));
+        RelayHttp.SignWith(request, _device, _signer, _time, body ?? []);
         HttpResponseMessage response;
         try
         {
             response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception error) when (error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
-            || (error is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception error) when (RelayHttp.IsUnreachable(error, cancellationToken))
         {
-            var failure = new RelayRequestException(TelehealthErrorCode.RelayUnavailable, null, null, "The relay could not be reached.", null, error);
+            RelayRequestException failure = RelayHttp.Unreachable(error);
             _status.Set(TransportState.Disconnected, failure);
             throw failure;
         }
@@ -214,17 +192,8 @@ internal sealed class HttpRelayTransport : IRelayTransport
                 }
             }
 
-            int status = (int)response.StatusCode;
-            string? code = ProblemCode(content);
-            TelehealthErrorCode reason = response.StatusCode == HttpStatusCode.TooManyRequests ? TelehealthErrorCode.RateLimited
-                : status >= 500 ? TelehealthErrorCode.RelayUnavailable
-                : TelehealthErrorCode.RelayRejected;
-            var refusal = new RelayRequestException(
-                reason,
-                code,
-                status,
-                $"The relay answered {status.ToString(CultureInfo.InvariantCulture)} ({code ?? "no problem code"}).",
-                response.Headers.RetryAfter?.Delta);
+            RelayRequestException refusal = RelayHttp.Refusal(response, content, RelayHttp.TransportReason);
+            TelehealthErrorCode reason = refusal.ErrorCode;
             if (reason == TelehealthErrorCode.RelayUnavailable)
             {
                 _status.Set(TransportState.Disconnected, refusal);
@@ -233,25 +202,13 @@ internal sealed class HttpRelayTransport : IRelayTransport
             throw refusal;
         }
     }
-
-    private static string? ProblemCode(byte[] content)
-    {
-        try
-        {
-            using JsonDocument problem = JsonDocument.Parse(content);
-            return problem.RootElement.ValueKind == JsonValueKind.Object && problem.RootElement.TryGetProperty("code", out JsonElement code) && code.ValueKind == JsonValueKind.String
-                ? code.GetString()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }
 
-/// <summary>What the signing handler needs to sign one request: device, signer, clock and body.</summary>
-internal sealed record RelayRequestSigner(DeviceId Device, Func<ReadOnlyMemory<byte>, byte[]> Sign, TimeProvider Time, byte[] Body);
+/// <summary>
+/// What the signing handler needs to sign one request: device, signer, clock and body, or the body's digest when the
+/// body is streamed (an attachment upload hashes its stream before sending).
+/// </summary>
+internal sealed record RelayRequestSigner(DeviceId Device, Func<ReadOnlyMemory<byte>, byte[]> Sign, TimeProvider Time, byte[] Body, string? BodyDigestHex = null);
 
 /// <summary>Adds the four signature headers to each attempt of a relay request (fresh timestamp and nonce per attempt).</summary>
 internal sealed class RelaySigningHandler : DelegatingHandler
@@ -266,7 +223,7 @@ internal sealed class RelaySigningHandler : DelegatingHandler
             RandomNumberGenerator.Fill(nonceBytes);
             string nonce = Base64Url.Encode(nonceBytes);
             long timestamp = signer.Time.GetUtcNow().ToUnixTimeSeconds();
-            byte[] canonical = RelayRequestSignature.CanonicalBytes(request.Method.Method, request.RequestUri!.PathAndQuery, timestamp, nonce, RelayRequestSignature.DigestHex(signer.Body));
+            byte[] canonical = RelayRequestSignature.CanonicalBytes(request.Method.Method, request.RequestUri!.PathAndQuery, timestamp, nonce, signer.BodyDigestHex ?? RelayRequestSignature.DigestHex(signer.Body));
             byte[] signature = signer.Sign(canonical);
             foreach (string header in (string[])[RelayRequestSignature.DeviceHeader, RelayRequestSignature.TimestampHeader, RelayRequestSignature.NonceHeader, RelayRequestSignature.SignatureHeader])
             {

@@ -92,11 +92,20 @@ public sealed partial class InMemoryRelay
             DirectoryEntry entry = Caller(device);
             try
             {
-                DirectoryKeys.VerifyPublication(entry.Identity, device, publication.EnvelopeKey, publication.SignedPrekey, publication.LastResortKemPrekey, publication.OneTimePrekeys);
+                DirectoryKeys.VerifyPublication(entry.Identity, device, publication.EnvelopeKey, null, null, []);
             }
             catch (CryptographicFailureException)
             {
-                throw DirectoryRefused(400, "invalid_key", "A published key does not verify against the device's identity.");
+                throw DirectoryRefused(400, "invalid_envelope_key", "The envelope key is not signed by this device's identity for this device.");
+            }
+
+            try
+            {
+                DirectoryKeys.VerifyPublication(entry.Identity, device, null, publication.SignedPrekey, publication.LastResortKemPrekey, publication.OneTimePrekeys);
+            }
+            catch (CryptographicFailureException)
+            {
+                throw DirectoryRefused(400, "invalid_prekey", "A prekey is in the wrong role or not signed by this device's identity.");
             }
 
             entry.EnvelopeKey = publication.EnvelopeKey;

@@ -27,7 +27,15 @@ internal sealed class InMemoryRelayDirectory : IRelayDirectory
     public Task PublishKeysAsync(DeviceKeyPublication publication, CancellationToken cancellationToken = default)
     {
         DirectoryArguments.Check(publication);
-        return CallAsync(() => _relay.PublishKeys(_device, publication), cancellationToken);
+        return CallAsync(
+            () =>
+            {
+                foreach (DeviceKeyPublication part in DirectoryArguments.Split(publication))
+                {
+                    _relay.PublishKeys(_device, part);
+                }
+            },
+            cancellationToken);
     }
 
     public Task<IReadOnlyList<DirectoryDevice>> ListDevicesAsync(UserId user, CancellationToken cancellationToken = default)
@@ -152,6 +160,24 @@ internal sealed class InMemoryRelayDirectory : IRelayDirectory
 /// <summary>Argument checks every directory implementation makes before anything reaches the relay.</summary>
 internal static class DirectoryArguments
 {
+    /// <summary>One-time prekeys per upload request: half the relay's default per-kind limit, so a host that lowers it a little still accepts them.</summary>
+    public const int PrekeysPerUpload = 100;
+
+    /// <summary>Splits a publication into uploads of at most <see cref="PrekeysPerUpload"/> one-time prekeys, each repeating the other keys.</summary>
+    public static IEnumerable<DeviceKeyPublication> Split(DeviceKeyPublication publication)
+    {
+        if (publication.OneTimePrekeys.Count <= PrekeysPerUpload)
+        {
+            yield return publication;
+            yield break;
+        }
+
+        foreach (PublicPrekey[] chunk in publication.OneTimePrekeys.Chunk(PrekeysPerUpload))
+        {
+            yield return publication with { OneTimePrekeys = chunk };
+        }
+    }
+
     public static void Check(DeviceKeyPublication publication)
     {
         ArgumentNullException.ThrowIfNull(publication);

@@ -65,7 +65,7 @@ internal sealed class RelayTestClient(Uri baseAddress, TimeProvider clock) : IDi
             deviceId = device.DeviceId.Value,
             identityKey = device.IdentityKey.PublicKey.ToArray(),
             agreementKey = agreement,
-            agreementKeySignature = agreementSignature ?? device.IdentityKey.Sign(agreement),
+            agreementKeySignature = agreementSignature ?? device.BindingSignature,
         });
     }
 

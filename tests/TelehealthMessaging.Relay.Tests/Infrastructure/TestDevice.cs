@@ -13,6 +13,14 @@ internal sealed class TestDevice : IDisposable
         DeviceId = device ?? DeviceId.New();
         IdentityKey = Ed25519PrivateKey.Generate();
         AgreementKey = X25519PrivateKey.Generate();
+
+        // The same keys as the client's identity type, which signs the binding, prekeys and envelope keys.
+        byte[] exported = new byte[1 + Ed25519PrivateKey.SeedSize + X25519PrivateKey.KeySize];
+        exported[0] = 1;
+        IdentityKey.Export(exported.AsSpan(1, Ed25519PrivateKey.SeedSize));
+        AgreementKey.Export(exported.AsSpan(1 + Ed25519PrivateKey.SeedSize));
+        Identity = DeviceIdentity.Import(exported);
+        CryptographicOperations.ZeroMemory(exported);
     }
 
     public UserId UserId { get; }
@@ -22,6 +30,12 @@ internal sealed class TestDevice : IDisposable
     internal Ed25519PrivateKey IdentityKey { get; }
 
     internal X25519PrivateKey AgreementKey { get; }
+
+    /// <summary>The identity as the client holds it (same keys as <see cref="IdentityKey"/> and <see cref="AgreementKey"/>).</summary>
+    internal DeviceIdentity Identity { get; }
+
+    /// <summary>The binding signature the client sends at registration (over IdentityKey.BindingMessage).</summary>
+    public byte[] BindingSignature => Identity.PublicKey.BindingSignature.ToArray();
 
     /// <summary>A well-formed sealed envelope for this device: version-1 header, random encapsulated key and ciphertext.</summary>
     public byte[] SealedEnvelope(int ciphertextLength = 48)
@@ -35,6 +49,7 @@ internal sealed class TestDevice : IDisposable
 
     public void Dispose()
     {
+        Identity.Dispose();
         IdentityKey.Dispose();
         AgreementKey.Dispose();
     }
