@@ -1,3 +1,5 @@
+using TelehealthMessaging.Transport;
+
 namespace TelehealthMessaging.Relay.Attachments;
 
 /// <summary>
@@ -6,8 +8,8 @@ namespace TelehealthMessaging.Relay.Attachments;
 /// </summary>
 internal sealed class AttachmentFiles
 {
-    public const int MinBlobIdLength = 16;
-    public const int MaxBlobIdLength = 64;
+    public const int MinBlobIdLength = BlobId.MinLength;
+    public const int MaxBlobIdLength = BlobId.MaxLength;
 
     private readonly string _directory;
 
@@ -17,8 +19,7 @@ internal sealed class AttachmentFiles
     }
 
     /// <summary>16 to 64 characters of <c>A-Z a-z 0-9 _ -</c>: no dots, slashes or anything a path could interpret.</summary>
-    public static bool IsValidBlobId(string? blobId) =>
-        blobId is { Length: >= MinBlobIdLength and <= MaxBlobIdLength } && blobId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+    public static bool IsValidBlobId(string? blobId) => BlobId.IsValid(blobId);
 
     public string PathOf(string blobId)
     {

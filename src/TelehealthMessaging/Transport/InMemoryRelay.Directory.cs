@@ -18,14 +18,18 @@ public sealed partial class InMemoryRelay
     private readonly Dictionary<string, StoredBlob> _blobs = new(StringComparer.Ordinal);
     private long _maxBlobBytes = 100L * 1024 * 1024;
 
-    /// <summary>Largest attachment blob in bytes; larger uploads are refused with <c>too_large</c>. Default 100 MiB, as the relay's.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    /// <summary>
+    /// Largest attachment blob in bytes; larger uploads are refused with <c>too_large</c>. Default 100 MiB, as the
+    /// relay's; at most <see cref="Array.MaxLength"/>, since blobs are held in memory.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1 or more than <see cref="Array.MaxLength"/>.</exception>
     public long MaxBlobBytes
     {
         get => Interlocked.Read(ref _maxBlobBytes);
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, Array.MaxLength);
             Interlocked.Exchange(ref _maxBlobBytes, value);
         }
     }

@@ -13,7 +13,7 @@ namespace TelehealthMessaging.Transport;
 /// Differences from the real relay: no request signatures, no rate limit, and nothing is persisted. Devices get a
 /// mailbox either with <see cref="AddDevice"/> (no keys) or by registering through the relay directory, which holds
 /// the same keys, rosters, work-item claims and blobs as the real relay and checks the same key signatures and
-/// ownership rules. Reach it through <see cref="Connect"/>, or register it under a name with <see cref="Register"/>
+/// ownership rules (clinic joins are always allowed: the real relay asks its host's authorizer). Reach it through <see cref="Connect"/>, or register it under a name with <see cref="Register"/>
 /// and create transports for <c>memory://name</c> with <see cref="RelayTransport.Create"/>.
 /// </remarks>
 public sealed partial class InMemoryRelay

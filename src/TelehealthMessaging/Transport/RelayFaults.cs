@@ -8,7 +8,8 @@ namespace TelehealthMessaging.Transport;
 /// <remarks>
 /// Delivery faults act on what a transport hands to its receiver, never on what is stored: a dropped envelope stays in
 /// the mailbox and is delivered again on the next redelivery round or reconnect, as with a lost WebSocket frame.
-/// Call faults (<see cref="FailNextCalls"/>, <see cref="Partition"/>) make calls fail with a transient
+/// Call faults (<see cref="FailNextCalls"/>, <see cref="Partition"/>, and <see cref="Delay"/>) apply to transport and
+/// relay directory calls alike; the first two make calls fail with a transient
 /// <see cref="RelayRequestException"/> (<see cref="TelehealthErrorCode.RelayUnavailable"/>) before they change anything.
 /// </remarks>
 public sealed class RelayFaults

@@ -392,6 +392,23 @@ public abstract class RelayDirectoryContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task A_blob_from_a_stream_that_cannot_seek_round_trips()
+    {
+        (_, IRelayDirectory directory) = await RegisteredAsync();
+        byte[] ciphertext = RandomNumberGenerator.GetBytes(200_000);
+        string blobId = NewBlobId();
+        var progress = new RecordingProgress();
+
+        await directory.UploadBlobAsync(blobId, new ForwardOnlyStream(ciphertext), ciphertext.Length, progress);
+        await using Stream download = await directory.DownloadBlobAsync(blobId);
+        using var copy = new MemoryStream();
+        await download.CopyToAsync(copy);
+
+        Assert.Equal(ciphertext, copy.ToArray());
+        Assert.Equal(ciphertext.Length, progress.Reports.Last());
+    }
+
+    [SkippableFact]
     public async Task Blobs_are_write_once()
     {
         (_, IRelayDirectory directory) = await RegisteredAsync();
@@ -517,6 +534,38 @@ public abstract class RelayDirectoryContractTests : IAsyncLifetime
         public ConcurrentQueue<long> Reports { get; } = new();
 
         public void Report(long value) => Reports.Enqueue(value);
+    }
+
+    /// <summary>A stream that reads forward only, like a network or decryption stream.</summary>
+    private sealed class ForwardOnlyStream(byte[] data) : Stream
+    {
+        private readonly MemoryStream _inner = new(data, writable: false);
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>A <see cref="SecureMessenger"/> on in-memory stores, registered and published through the directory.</summary>
