@@ -99,16 +99,23 @@ internal static class ScopeRecordFormat
         }
 
         byte[] plaintext = new byte[size];
-        int offset = WriteAddress(plaintext, IndexKind, collection, name: null);
-        BinaryPrimitives.WriteInt32BigEndian(plaintext.AsSpan(offset), names.Count);
-        offset += 4;
-        foreach (string name in names)
+        try
         {
-            plaintext[offset++] = (byte)name.Length;
-            offset += Encoding.ASCII.GetBytes(name, plaintext.AsSpan(offset));
-        }
+            int offset = WriteAddress(plaintext, IndexKind, collection, name: null);
+            BinaryPrimitives.WriteInt32BigEndian(plaintext.AsSpan(offset), names.Count);
+            offset += 4;
+            foreach (string name in names)
+            {
+                plaintext[offset++] = (byte)name.Length;
+                offset += Encoding.ASCII.GetBytes(name, plaintext.AsSpan(offset));
+            }
 
-        return Seal(store, scope, token, plaintext);
+            return Seal(store, scope, token, plaintext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
     }
 
     /// <summary>Decrypts an index file and checks it is the index asked for.</summary>
@@ -116,34 +123,14 @@ internal static class ScopeRecordFormat
     public static List<string> OpenIndex(StoreKeys store, ScopeKeys scope, byte[] token, string collection, byte[] file)
     {
         byte[] plaintext = Open(store.StoreId, scope, token, file);
-        Span<byte> expected = stackalloc byte[MaxAddressSize];
-        int offset = WriteAddress(expected, IndexKind, collection, name: null);
-        if (plaintext.Length < offset + 4 || !plaintext.AsSpan(0, offset).SequenceEqual(expected[..offset]))
+        try
         {
-            throw new CryptographicFailureException(CryptographicFailureReason.AuthenticationFailed, "An index file holds a different index than its name says.");
+            return ParseIndex(plaintext, collection);
         }
-
-        int count = BinaryPrimitives.ReadInt32BigEndian(plaintext.AsSpan(offset));
-        offset += 4;
-        var names = new List<string>(Math.Min(Math.Max(count, 0), plaintext.Length));
-        for (int i = 0; i < count; i++)
+        finally
         {
-            // The plaintext is authenticated, so a bad layout means a bug, not an attack; still refuse it cleanly.
-            if (offset >= plaintext.Length || plaintext[offset] is 0 or > DataRecordNames.MaxLength || offset + 1 + plaintext[offset] > plaintext.Length)
-            {
-                throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "An index file's contents are malformed.");
-            }
-
-            names.Add(Encoding.ASCII.GetString(plaintext, offset + 1, plaintext[offset]));
-            offset += 1 + plaintext[offset];
+            CryptographicOperations.ZeroMemory(plaintext);
         }
-
-        if (count < 0 || offset != plaintext.Length)
-        {
-            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "An index file's contents are malformed.");
-        }
-
-        return names;
     }
 
     /// <summary>Decrypts any scope file; internal so tests can decrypt every file left in a folder.</summary>
@@ -176,6 +163,38 @@ internal static class ScopeRecordFormat
         }
 
         return plaintext;
+    }
+
+    private static List<string> ParseIndex(byte[] plaintext, string collection)
+    {
+        Span<byte> expected = stackalloc byte[MaxAddressSize];
+        int offset = WriteAddress(expected, IndexKind, collection, name: null);
+        if (plaintext.Length < offset + 4 || !plaintext.AsSpan(0, offset).SequenceEqual(expected[..offset]))
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.AuthenticationFailed, "An index file holds a different index than its name says.");
+        }
+
+        int count = BinaryPrimitives.ReadInt32BigEndian(plaintext.AsSpan(offset));
+        offset += 4;
+        var names = new List<string>(Math.Clamp(count, 0, plaintext.Length));
+        for (int i = 0; i < count; i++)
+        {
+            // The plaintext is authenticated, so a bad layout means a bug, not an attack; still refuse it cleanly.
+            if (offset >= plaintext.Length || plaintext[offset] is 0 or > DataRecordNames.MaxLength || offset + 1 + plaintext[offset] > plaintext.Length)
+            {
+                throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "An index file's contents are malformed.");
+            }
+
+            names.Add(Encoding.ASCII.GetString(plaintext, offset + 1, plaintext[offset]));
+            offset += 1 + plaintext[offset];
+        }
+
+        if (count < 0 || offset != plaintext.Length)
+        {
+            throw new CryptographicFailureException(CryptographicFailureReason.MalformedEncoding, "An index file's contents are malformed.");
+        }
+
+        return names;
     }
 
     private static byte[] Seal(StoreKeys store, ScopeKeys scope, byte[] token, ReadOnlySpan<byte> plaintext)
