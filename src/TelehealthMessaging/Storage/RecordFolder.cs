@@ -275,8 +275,13 @@ internal sealed class RecordFolder : IDisposable
         {
             using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
-                byte[] zeros = new byte[stream.Length];
-                stream.Write(zeros);
+                // In chunks: a leftover file found at open is not trusted to be as small as a scope-key record.
+                byte[] zeros = new byte[4096];
+                for (long remaining = stream.Length; remaining > 0; remaining -= zeros.Length)
+                {
+                    stream.Write(zeros, 0, (int)Math.Min(zeros.Length, remaining));
+                }
+
                 stream.Flush(flushToDisk: true);
             }
 

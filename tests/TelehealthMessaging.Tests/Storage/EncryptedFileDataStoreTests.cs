@@ -333,6 +333,24 @@ public sealed class EncryptedFileDataStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_shredded_key_record_left_by_a_crash_is_deleted_at_open()
+    {
+        using (EncryptedFileStore store = await StoreFixtures.OpenAsync(_folder))
+        {
+            await store.Data.SetAsync(new DataRecordKey(Kept, "history", "0001"), new byte[] { 1 });
+        }
+
+        // A crash between the rename and the overwrite leaves the renamed record; larger than any key record, to be safe.
+        string leftover = Path.Combine(_folder.Path, new string('A', 64) + ".shred");
+        File.WriteAllBytes(leftover, new byte[10_000]);
+
+        using EncryptedFileStore reopened = await StoreFixtures.OpenAsync(_folder);
+
+        Assert.False(File.Exists(leftover));
+        Assert.Equal(new byte[] { 1 }, await reopened.Data.GetAsync(new DataRecordKey(Kept, "history", "0001")));
+    }
+
+    [Fact]
     public async Task Data_store_ToString_reveals_nothing()
     {
         using EncryptedFileStore store = await StoreFixtures.OpenAsync(_folder);
