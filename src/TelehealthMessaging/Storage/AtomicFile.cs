@@ -64,10 +64,10 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>Deletes temporary files a crashed process left behind; they never hold a committed record.</summary>
+    /// <summary>Deletes temporary files a crashed process left behind in the folder and its scope folders; they never hold a committed record.</summary>
     public static void DeleteLeftovers(string directory)
     {
-        foreach (string path in Directory.EnumerateFiles(directory, "*" + TempExtension))
+        foreach (string path in Directory.EnumerateFiles(directory, "*" + TempExtension, SearchOption.AllDirectories))
         {
             TryDelete(path);
         }

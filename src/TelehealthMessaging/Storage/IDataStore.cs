@@ -106,6 +106,15 @@ internal static class DataRecordNames
 {
     public const int MaxLength = 128;
 
+    /// <summary>Refuses <c>default(DataRecordKey)</c>, which bypassed the constructor's checks.</summary>
+    public static void CheckKey(DataRecordKey key, string parameterName)
+    {
+        if (key.Scope is null)
+        {
+            throw new ArgumentException("The record key is empty; create it with the DataRecordKey constructor.", parameterName);
+        }
+    }
+
     public static string Validate(string value, string parameterName)
     {
         if (string.IsNullOrEmpty(value) || value.Length > MaxLength)

@@ -9,7 +9,7 @@ public sealed class InMemoryDataStore : IDataStore
     /// <inheritdoc/>
     public Task SetAsync(DataRecordKey key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default)
     {
-        CheckKey(key);
+        DataRecordNames.CheckKey(key, nameof(key));
         cancellationToken.ThrowIfCancellationRequested();
         _records.Set(key, value.Span);
         return Task.CompletedTask;
@@ -18,7 +18,7 @@ public sealed class InMemoryDataStore : IDataStore
     /// <inheritdoc/>
     public Task<byte[]?> GetAsync(DataRecordKey key, CancellationToken cancellationToken = default)
     {
-        CheckKey(key);
+        DataRecordNames.CheckKey(key, nameof(key));
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(_records.Get(key));
     }
@@ -26,7 +26,7 @@ public sealed class InMemoryDataStore : IDataStore
     /// <inheritdoc/>
     public Task<bool> DeleteAsync(DataRecordKey key, CancellationToken cancellationToken = default)
     {
-        CheckKey(key);
+        DataRecordNames.CheckKey(key, nameof(key));
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(_records.Remove(key));
     }
@@ -60,14 +60,6 @@ public sealed class InMemoryDataStore : IDataStore
         }
 
         return Task.CompletedTask;
-    }
-
-    private static void CheckKey(DataRecordKey key)
-    {
-        if (key.Scope is null)
-        {
-            throw new ArgumentException("The record key is empty; create it with the DataRecordKey constructor.", nameof(key));
-        }
     }
 }
 

@@ -19,29 +19,28 @@ namespace TelehealthMessaging.Storage;
 /// (chosen by the token), so concurrent calls on one record apply in some order and calls on different records rarely
 /// wait for each other. Reads also take the lock so that a Windows rename never meets an open reader.
 /// </para>
+/// <para>
+/// The folder holds no keys itself: every operation takes the <see cref="StoreKeys"/> of the caller's
+/// <see cref="KeyLease"/> from <see cref="Keyring"/>, so locking the store never races a running operation.
+/// </para>
 /// </remarks>
 internal sealed class RecordFolder : IDisposable
 {
     public const string RecordExtension = ".rec";
+    public const string ShredExtension = ".shred";
+    public const string ScopeFolderExtension = ".scope";
     private const byte Version = 1;
     private const int TokenSize = HmacSha256.TagSize;
     private const int PrefixSize = 4 + 1 + Aead.NonceSize;
     private const int MaxFileLength = PrefixSize + 2 + RecordAddress.MaxNameLength + StoreLimits.MaxValueLength + Aead.TagSize;
     private const int StripeCount = 64;
 
-    private readonly string _directory;
-    private readonly byte[] _storeId;
-    private readonly byte[] _recordKey;
-    private readonly byte[] _nameKey;
     private readonly SemaphoreSlim[] _stripes;
-    private volatile bool _disposed;
 
-    private RecordFolder(string directory, byte[] storeId, byte[] recordKey, byte[] nameKey)
+    private RecordFolder(string directory, StoreKeyring keyring)
     {
-        _directory = directory;
-        _storeId = storeId;
-        _recordKey = recordKey;
-        _nameKey = nameKey;
+        Directory = directory;
+        Keyring = keyring;
         _stripes = new SemaphoreSlim[StripeCount];
         for (int i = 0; i < StripeCount; i++)
         {
@@ -49,18 +48,20 @@ internal sealed class RecordFolder : IDisposable
         }
     }
 
+    /// <summary>The folder's full path.</summary>
+    public string Directory { get; }
+
+    /// <summary>Hands out the store's keys while it is unlocked.</summary>
+    public StoreKeyring Keyring { get; }
+
     /// <summary>Test seam passed to <see cref="AtomicFile.WriteAsync"/> for record writes.</summary>
     internal Action<string>? AfterPartialWriteForTesting { get; set; }
 
     private static ReadOnlySpan<byte> Magic => "THRC"u8;
 
-    private static ReadOnlySpan<byte> RecordKeyInfo => "TelehealthMessaging.Storage v1 record encryption"u8;
-
-    private static ReadOnlySpan<byte> NameKeyInfo => "TelehealthMessaging.Storage v1 file names"u8;
-
-    public static async Task<RecordFolder> OpenAsync(string directory, IKeyProtector protector, CancellationToken cancellationToken)
+    public static async Task<RecordFolder> OpenAsync(string directory, IKeyProtector protector, TimeSpan? idleLockTimeout, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
+        System.IO.Directory.CreateDirectory(directory);
         string headerPath = Path.Combine(directory, StoreHeader.FileName);
         byte[] storeId;
         byte[] storeKey;
@@ -70,7 +71,8 @@ internal sealed class RecordFolder : IDisposable
         }
         else
         {
-            if (Directory.EnumerateFiles(directory, "*" + RecordExtension).Any())
+            if (System.IO.Directory.EnumerateFiles(directory, "*" + RecordExtension).Any()
+                || System.IO.Directory.EnumerateDirectories(directory, "*" + ScopeFolderExtension).Any())
             {
                 // A new header would make every existing record unreadable; someone must look at this folder.
                 throw new CryptographicFailureException(
@@ -85,11 +87,8 @@ internal sealed class RecordFolder : IDisposable
         {
             // Only once the key is known to be right: a failed open (a wrong passphrase) must leave the folder as it was.
             AtomicFile.DeleteLeftovers(directory);
-            byte[] recordKey = new byte[Aead.KeySize];
-            byte[] nameKey = new byte[HmacSha256.TagSize];
-            HkdfSha256.DeriveKey(storeKey, storeId, RecordKeyInfo, recordKey);
-            HkdfSha256.DeriveKey(storeKey, storeId, NameKeyInfo, nameKey);
-            return new RecordFolder(directory, storeId, recordKey, nameKey);
+            var keys = new StoreKeys(storeId, storeKey);
+            return new RecordFolder(directory, new StoreKeyring(keys, idleLockTimeout, timeProvider));
         }
         finally
         {
@@ -97,9 +96,28 @@ internal sealed class RecordFolder : IDisposable
         }
     }
 
-    public async ValueTask<byte[]?> ReadAsync(RecordAddress address, CancellationToken cancellationToken)
+    /// <summary>Reads the header again and derives fresh keys, for unlocking; the folder is not changed.</summary>
+    public async Task<StoreKeys> DeriveKeysAsync(IKeyProtector protector, CancellationToken cancellationToken)
     {
-        byte[] token = Token(address.Category, address.Name);
+        (byte[] storeId, byte[] storeKey) = await StoreHeader.OpenAsync(Path.Combine(Directory, StoreHeader.FileName), protector, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!storeId.AsSpan().SequenceEqual(Keyring.StoreId))
+            {
+                throw new CryptographicFailureException(CryptographicFailureReason.AuthenticationFailed, "The store header belongs to a different store than the one that was opened.");
+            }
+
+            return new StoreKeys(storeId, storeKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(storeKey);
+        }
+    }
+
+    public async ValueTask<byte[]?> ReadAsync(StoreKeys keys, RecordAddress address, CancellationToken cancellationToken)
+    {
+        byte[] token = Token(keys, address.Category, address.Name);
         SemaphoreSlim stripe = Stripe(token);
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         byte[]? file;
@@ -117,7 +135,7 @@ internal sealed class RecordFolder : IDisposable
             return null;
         }
 
-        byte[] plaintext = Open(token, file);
+        byte[] plaintext = Open(keys, token, file);
         try
         {
             int nameLength = CheckLayout(plaintext);
@@ -134,16 +152,16 @@ internal sealed class RecordFolder : IDisposable
         }
     }
 
-    public async ValueTask WriteAsync(RecordAddress address, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(StoreKeys keys, RecordAddress address, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
         StoreLimits.CheckValueLength(value.Length);
-        byte[] token = Token(address.Category, address.Name);
-        byte[] file = Seal(address, token, value.Span);
+        byte[] token = Token(keys, address.Category, address.Name);
+        byte[] file = Seal(keys, address, token, value.Span);
         SemaphoreSlim stripe = Stripe(token);
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await AtomicFile.WriteAsync(_directory, FileNameOf(token), file, AfterPartialWriteForTesting, overwrite: true, cancellationToken).ConfigureAwait(false);
+            await AtomicFile.WriteAsync(Directory, FileNameOf(token), file, AfterPartialWriteForTesting, overwrite: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -151,9 +169,9 @@ internal sealed class RecordFolder : IDisposable
         }
     }
 
-    public async ValueTask<bool> DeleteAsync(RecordAddress address, CancellationToken cancellationToken)
+    public async ValueTask<bool> DeleteAsync(StoreKeys keys, RecordAddress address, CancellationToken cancellationToken)
     {
-        byte[] token = Token(address.Category, address.Name);
+        byte[] token = Token(keys, address.Category, address.Name);
         SemaphoreSlim stripe = Stripe(token);
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -174,11 +192,10 @@ internal sealed class RecordFolder : IDisposable
     }
 
     /// <summary>Lists the records whose category passes <paramref name="category"/>, decrypting each to learn its name.</summary>
-    public async Task<List<RecordAddress>> ListAsync(Func<byte, bool> category, CancellationToken cancellationToken)
+    public async Task<List<RecordAddress>> ListAsync(StoreKeys keys, Func<byte, bool> category, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
         var found = new List<RecordAddress>();
-        foreach (string path in Directory.EnumerateFiles(_directory, "*" + RecordExtension))
+        foreach (string path in System.IO.Directory.EnumerateFiles(Directory, "*" + RecordExtension))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!TryParseToken(Path.GetFileNameWithoutExtension(path), out byte[]? token))
@@ -192,13 +209,13 @@ internal sealed class RecordFolder : IDisposable
                 continue;
             }
 
-            byte[] plaintext = Open(token, file);
+            byte[] plaintext = Open(keys, token, file);
             try
             {
                 int nameLength = CheckLayout(plaintext);
                 byte recordCategory = plaintext[0];
                 byte[] name = plaintext.AsSpan(2, nameLength).ToArray();
-                if (!CryptographicOperations.FixedTimeEquals(Token(recordCategory, name), token))
+                if (!CryptographicOperations.FixedTimeEquals(Token(keys, recordCategory, name), token))
                 {
                     throw new CryptographicFailureException(CryptographicFailureReason.AuthenticationFailed, "A record file holds a different record than its name says.");
                 }
@@ -217,17 +234,65 @@ internal sealed class RecordFolder : IDisposable
         return found;
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Destroys a record: renames its file to <c>.shred</c> (one atomic step, after which the record is gone), then
+    /// overwrites and deletes that file. Not cancellable once started, so it never stops between the two.
+    /// </summary>
+    /// <returns><see langword="true"/> when there was a record.</returns>
+    public async ValueTask<bool> ShredAsync(StoreKeys keys, RecordAddress address)
     {
-        if (_disposed)
+        byte[] token = Token(keys, address.Category, address.Name);
+        SemaphoreSlim stripe = Stripe(token);
+        await stripe.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
         {
-            return;
-        }
+            string shredded = Path.Combine(Directory, Convert.ToHexString(token) + ShredExtension);
+            try
+            {
+                File.Move(PathOf(token), shredded, overwrite: true);
+            }
+            catch (FileNotFoundException)
+            {
+                return false;
+            }
 
-        _disposed = true;
-        CryptographicOperations.ZeroMemory(_recordKey);
-        CryptographicOperations.ZeroMemory(_nameKey);
+            OverwriteAndDelete(shredded);
+            return true;
+        }
+        finally
+        {
+            stripe.Release();
+        }
     }
+
+    /// <summary>
+    /// Overwrites a file with zeros, flushes it to the disk and deletes it. Best effort: copy-on-write file systems
+    /// and flash wear levelling may keep the old blocks, which is why what it destroys is only ever ciphertext.
+    /// </summary>
+    internal static void OverwriteAndDelete(string path)
+    {
+        try
+        {
+            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                // In chunks: a leftover file found at open is not trusted to be as small as a scope-key record.
+                byte[] zeros = new byte[4096];
+                for (long remaining = stream.Length; remaining > 0; remaining -= zeros.Length)
+                {
+                    stream.Write(zeros, 0, (int)Math.Min(zeros.Length, remaining));
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Delete(path);
+        }
+        catch (FileNotFoundException)
+        {
+        }
+    }
+
+    public void Dispose() => Keyring.Dispose();
 
     public override string ToString() => "RecordFolder";
 
@@ -260,11 +325,27 @@ internal sealed class RecordFolder : IDisposable
     }
 
     /// <summary>The file name for a record address; internal so tests can find a record's file.</summary>
-    internal string FileNameOf(RecordAddress address) => FileNameOf(Token(address.Category, address.Name));
+    internal string FileNameOf(RecordAddress address)
+    {
+        using KeyLease lease = Keyring.Acquire();
+        return FileNameOf(Token(lease.Keys, address.Category, address.Name));
+    }
 
-    private static string FileNameOf(byte[] token) => Convert.ToHexString(token) + RecordExtension;
+    /// <summary>Decrypts a top-level record file as it lies on disk; internal so tests can inspect every file.</summary>
+    /// <returns>The plaintext <c>category ‖ name length ‖ name ‖ value</c>; the caller zeroes it.</returns>
+    internal static byte[] DecryptFile(StoreKeys keys, string path)
+    {
+        if (!TryParseToken(Path.GetFileNameWithoutExtension(path), out byte[]? token))
+        {
+            throw new ArgumentException("Not a record file name.", nameof(path));
+        }
 
-    private static bool TryParseToken(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? token)
+        return Open(keys, token, File.ReadAllBytes(path));
+    }
+
+    internal static string FileNameOf(byte[] token) => Convert.ToHexString(token) + RecordExtension;
+
+    internal static bool TryParseToken(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? token)
     {
         token = null;
         if (name.Length != TokenSize * 2 || !name.All(char.IsAsciiHexDigitUpper))
@@ -288,9 +369,8 @@ internal sealed class RecordFolder : IDisposable
         return plaintext[1];
     }
 
-    private byte[] Seal(RecordAddress address, byte[] token, ReadOnlySpan<byte> value)
+    private static byte[] Seal(StoreKeys keys, RecordAddress address, byte[] token, ReadOnlySpan<byte> value)
     {
-        ThrowIfDisposed();
         byte[] plaintext = new byte[2 + address.Name.Length + value.Length];
         try
         {
@@ -305,8 +385,8 @@ internal sealed class RecordFolder : IDisposable
             Span<byte> nonce = file.AsSpan(Magic.Length + 1, Aead.NonceSize);
             RandomNumberGenerator.Fill(nonce);
             Span<byte> associatedData = stackalloc byte[StoreHeader.StoreIdSize + Magic.Length + 1 + TokenSize];
-            WriteAssociatedData(token, associatedData);
-            Aead.Aes256Gcm.Seal(_recordKey, nonce, plaintext, associatedData, file.AsSpan(PrefixSize));
+            WriteAssociatedData(keys, token, associatedData);
+            Aead.Aes256Gcm.Seal(keys.RecordKey, nonce, plaintext, associatedData, file.AsSpan(PrefixSize));
             return file;
         }
         finally
@@ -315,9 +395,8 @@ internal sealed class RecordFolder : IDisposable
         }
     }
 
-    private byte[] Open(byte[] token, byte[] file)
+    private static byte[] Open(StoreKeys keys, byte[] token, byte[] file)
     {
-        ThrowIfDisposed();
         if (file.Length < PrefixSize + 2 + Aead.TagSize)
         {
             throw new CryptographicFailureException(CryptographicFailureReason.InvalidLength, "A record file is too short.");
@@ -329,11 +408,11 @@ internal sealed class RecordFolder : IDisposable
         }
 
         Span<byte> associatedData = stackalloc byte[StoreHeader.StoreIdSize + Magic.Length + 1 + TokenSize];
-        WriteAssociatedData(token, associatedData);
+        WriteAssociatedData(keys, token, associatedData);
         byte[] plaintext = new byte[file.Length - PrefixSize - Aead.TagSize];
         try
         {
-            Aead.Aes256Gcm.Open(_recordKey, file.AsSpan(Magic.Length + 1, Aead.NonceSize), file.AsSpan(PrefixSize), associatedData, plaintext);
+            Aead.Aes256Gcm.Open(keys.RecordKey, file.AsSpan(Magic.Length + 1, Aead.NonceSize), file.AsSpan(PrefixSize), associatedData, plaintext);
         }
         catch (CryptographicFailureException exception)
         {
@@ -346,29 +425,27 @@ internal sealed class RecordFolder : IDisposable
         return plaintext;
     }
 
-    private void WriteAssociatedData(byte[] token, Span<byte> destination)
+    private static void WriteAssociatedData(StoreKeys keys, byte[] token, Span<byte> destination)
     {
-        _storeId.CopyTo(destination);
+        keys.StoreId.CopyTo(destination);
         Magic.CopyTo(destination[StoreHeader.StoreIdSize..]);
         destination[StoreHeader.StoreIdSize + Magic.Length] = Version;
         token.CopyTo(destination[(StoreHeader.StoreIdSize + Magic.Length + 1)..]);
     }
 
-    private byte[] Token(byte category, ReadOnlySpan<byte> name)
+    /// <summary>HMAC-SHA256 of <c>category ‖ name length ‖ name</c> under the name key: the record's file name and binding.</summary>
+    internal static byte[] Token(StoreKeys keys, byte category, ReadOnlySpan<byte> name)
     {
-        ThrowIfDisposed();
         Span<byte> input = stackalloc byte[2 + RecordAddress.MaxNameLength];
         input[0] = category;
         input[1] = checked((byte)name.Length);
         name.CopyTo(input[2..]);
         byte[] token = new byte[TokenSize];
-        HmacSha256.Compute(_nameKey, input[..(2 + name.Length)], token);
+        HmacSha256.Compute(keys.NameKey, input[..(2 + name.Length)], token);
         return token;
     }
 
     private SemaphoreSlim Stripe(byte[] token) => _stripes[token[0] % StripeCount];
 
-    private string PathOf(byte[] token) => Path.Combine(_directory, FileNameOf(token));
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    private string PathOf(byte[] token) => Path.Combine(Directory, FileNameOf(token));
 }

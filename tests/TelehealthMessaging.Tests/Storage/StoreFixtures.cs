@@ -12,15 +12,15 @@ internal sealed class TempFolder : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Every file in the folder with its bytes, for before/after comparisons.</summary>
+    /// <summary>Every file in the folder and its scope folders with its bytes, by relative path, for before/after comparisons.</summary>
     public SortedDictionary<string, byte[]> Snapshot()
     {
         var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
         if (Directory.Exists(Path))
         {
-            foreach (string file in Directory.EnumerateFiles(Path))
+            foreach (string file in Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories))
             {
-                files[System.IO.Path.GetFileName(file)] = File.ReadAllBytes(file);
+                files[System.IO.Path.GetRelativePath(Path, file)] = File.ReadAllBytes(file);
             }
         }
 
@@ -45,4 +45,7 @@ internal static class StoreFixtures
 
     public static Task<EncryptedFileStore> OpenAsync(TempFolder folder, string passphrase = "correct horse battery staple") =>
         EncryptedFileStore.OpenAsync(folder.Path, Protector(passphrase));
+
+    public static Task<EncryptedFileStore> OpenAsync(TempFolder folder, EncryptedFileStoreOptions options, string passphrase = "correct horse battery staple") =>
+        EncryptedFileStore.OpenAsync(folder.Path, Protector(passphrase), options);
 }
