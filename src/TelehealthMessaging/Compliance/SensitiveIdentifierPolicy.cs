@@ -39,7 +39,7 @@ public sealed class SensitiveTextResult
 /// Applies an app's rule for Korean resident registration numbers (PIPA Art. 24-2 forbids processing them without a
 /// legal basis) to message text and to the free-text answers of intakes: warn, mask or refuse.
 /// </summary>
-/// <remarks>Thread-safe. Error messages name fields and counts, never the digits.</remarks>
+/// <remarks>Thread-safe. Error messages name fields only, never the digits.</remarks>
 public sealed class SensitiveIdentifierPolicy
 {
     /// <summary>Creates a policy.</summary>
@@ -79,7 +79,7 @@ public sealed class SensitiveIdentifierPolicy
 
         return Mode switch
         {
-            SensitiveIdentifierMode.Refuse => throw Refused(matches.Count, [field]),
+            SensitiveIdentifierMode.Refuse => throw Refused([field]),
             SensitiveIdentifierMode.Mask => new SensitiveTextResult(Mask(text, matches), matches),
             _ => new SensitiveTextResult(text, matches),
         };
@@ -110,7 +110,7 @@ public sealed class SensitiveIdentifierPolicy
 
         if (findings.Count > 0 && Mode == SensitiveIdentifierMode.Refuse)
         {
-            throw Refused(findings.Count, findings.Select(f => f.LinkId).Distinct());
+            throw Refused(findings.Select(f => f.LinkId).Distinct());
         }
 
         if (Mode == SensitiveIdentifierMode.Mask)
@@ -137,7 +137,7 @@ public sealed class SensitiveIdentifierPolicy
         IReadOnlyList<IntakeIdentifierFinding> findings = Detector.Find(submission.Answers);
         if (findings.Count > 0 && Mode != SensitiveIdentifierMode.Warn)
         {
-            throw Refused(findings.Count, findings.Select(f => f.LinkId).Distinct());
+            throw Refused(findings.Select(f => f.LinkId).Distinct());
         }
 
         return findings;
@@ -165,7 +165,8 @@ public sealed class SensitiveIdentifierPolicy
         return new string(chars);
     }
 
-    private static TelehealthException Refused(int count, IEnumerable<string> fields) => new(
+    // Names the fields only: no digits of the number, not even a count or a position.
+    private static TelehealthException Refused(IEnumerable<string> fields) => new(
         TelehealthErrorCode.SensitiveIdentifierRefused,
-        $"Found {count} resident registration number(s) in {string.Join(", ", fields)}; the policy refuses such content. Remove the number and try again.");
+        $"A resident registration number was found in {string.Join(", ", fields)}; the policy refuses such content. Remove the number and try again.");
 }

@@ -18,7 +18,10 @@ public static partial class FhirExport
     private const string AuditEntityTypeSystem = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
     private const string SecuritySourceTypeSystem = "http://terminology.hl7.org/CodeSystem/security-source-type";
 
-    /// <summary>Exports audit records as a FHIR R4 <c>Bundle</c> of type <c>collection</c> holding one <c>AuditEvent</c> each.</summary>
+    /// <summary>
+    /// Exports audit records as a FHIR R4 <c>Bundle</c> of type <c>collection</c> holding one <c>AuditEvent</c> each,
+    /// in log order; each entry's <c>fullUrl</c> is a <c>urn:uuid:</c> derived from the record's chain hash.
+    /// </summary>
     /// <param name="records">The records, for example from <see cref="AuditLog.ReadAllAsync"/>.</param>
     /// <returns>The Bundle JSON.</returns>
     /// <remarks>See <see cref="ToAuditEvent"/> for how each record maps.</remarks>
@@ -35,13 +38,13 @@ public static partial class FhirExport
         {
             writer.WriteString("resourceType", "Bundle");
             writer.WriteString("type", "collection");
-            writer.WriteNumber("total", list.Count);
             if (list.Count > 0)
             {
                 writer.WriteStartArray("entry");
                 foreach (AuditRecord record in list)
                 {
                     writer.WriteStartObject();
+                    writer.WriteString("fullUrl", "urn:uuid:" + new Guid(record.HashBytes.AsSpan(0, 16)).ToString("D"));
                     writer.WriteStartObject("resource");
                     WriteAuditEvent(writer, record);
                     writer.WriteEndObject();

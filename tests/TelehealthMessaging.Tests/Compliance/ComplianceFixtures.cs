@@ -43,7 +43,7 @@ internal static class ComplianceFixtures
         answers.SetString(TelehealthIntake.LinkIds.GivenName, GivenNameCanary);
         answers.SetString(TelehealthIntake.LinkIds.FamilyName, FamilyNameCanary);
         answers.SetDate(TelehealthIntake.LinkIds.BirthDate, BirthDateCanary);
-        answers.SetChoice(TelehealthIntake.LinkIds.Sex, "female");
+        answers.SetChoice(TelehealthIntake.LinkIds.Sex, "male");
         answers.SetString(TelehealthIntake.LinkIds.Phone, PhoneCanary);
         answers.SetString(TelehealthIntake.LinkIds.ChiefComplaint, $"{ComplaintCanary}: my number is {ResidentNumberCanary}, please call");
         IntakeGroupAnswers symptom = answers.AddGroup(TelehealthIntake.LinkIds.Symptoms);
