@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace TelehealthMessaging.Compliance;
 
 /// <summary>
@@ -74,7 +76,8 @@ public sealed class IntakeConsentRequirement
     public IntakeConsentRequirement(IEnumerable<ConsentPurpose> purposes)
     {
         ArgumentNullException.ThrowIfNull(purposes);
-        var set = new SortedSet<ConsentPurpose>(purposes);
+        // Immutable: the shared HealthIntake instance must not be changeable through a cast.
+        ImmutableSortedSet<ConsentPurpose> set = purposes.ToImmutableSortedSet();
         if (set.Any(p => !Enum.IsDefined(p)))
         {
             throw new ArgumentOutOfRangeException(nameof(purposes), "A purpose is not a defined ConsentPurpose.");
