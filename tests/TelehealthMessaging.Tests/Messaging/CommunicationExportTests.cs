@@ -27,7 +27,7 @@ public class CommunicationExportTests(FhirValidation fhir) : IClassFixture<FhirV
     public void Every_participant_role_is_a_valid_sender_and_recipient(ParticipantRole role)
     {
         var participant = new Participant(new UserId("p-" + role.ToString().ToLowerInvariant()), role);
-        var message = new SecureMessage(new MessageId("m-9"), Conversation, participant, Device, DateTimeOffset.UnixEpoch, new TextContent("Hello"));
+        var message = new SecureMessage(new MessageId("m-9"), ConversationIdentifier, participant, Device, DateTimeOffset.UnixEpoch, new TextContent("Hello"));
 
         fhir.AssertValid(FhirExport.ToCommunication(message, participant));
     }
@@ -80,7 +80,7 @@ public class CommunicationExportTests(FhirValidation fhir) : IClassFixture<FhirV
     [Fact]
     public void An_attachment_larger_than_fhir_unsigned_int_omits_its_size()
     {
-        var message = new SecureMessage(new MessageId("m-big"), Conversation, Patient, Device, DateTimeOffset.UnixEpoch, Attachment(size: 5_000_000_000));
+        var message = new SecureMessage(new MessageId("m-big"), ConversationIdentifier, Patient, Device, DateTimeOffset.UnixEpoch, Attachment(size: 5_000_000_000));
         string json = FhirExport.ToCommunication(message, Clinician);
 
         fhir.AssertValid(json);
@@ -104,7 +104,7 @@ public class CommunicationExportTests(FhirValidation fhir) : IClassFixture<FhirV
     [Fact]
     public void A_message_between_clinic_staff_has_no_subject()
     {
-        var message = new SecureMessage(new MessageId("m-staff"), Conversation, Clinician, Device, DateTimeOffset.UnixEpoch, new TextContent("Hello"));
+        var message = new SecureMessage(new MessageId("m-staff"), ConversationIdentifier, Clinician, Device, DateTimeOffset.UnixEpoch, new TextContent("Hello"));
         using var doc = JsonDocument.Parse(FhirExport.ToCommunication(message, Clinic));
         Assert.False(doc.RootElement.TryGetProperty("subject", out _));
         Assert.False(doc.RootElement.TryGetProperty("inResponseTo", out _));
@@ -114,7 +114,7 @@ public class CommunicationExportTests(FhirValidation fhir) : IClassFixture<FhirV
     public void Unknown_content_cannot_be_exported()
     {
         var message = new SecureMessage(
-            new MessageId("m-u"), Conversation, Patient, Device, DateTimeOffset.UnixEpoch, new UnknownContent("poll", """{"type":"poll"}"""));
+            new MessageId("m-u"), ConversationIdentifier, Patient, Device, DateTimeOffset.UnixEpoch, new UnknownContent("poll", """{"type":"poll"}"""));
 
         var ex = Assert.Throws<TelehealthException>(() => FhirExport.ToCommunication(message, Clinician));
         Assert.Equal(TelehealthErrorCode.InvalidFormat, ex.ErrorCode);

@@ -97,18 +97,18 @@ public class MessageContentTests
     public void A_secure_message_refuses_default_ids()
     {
         var content = new TextContent("Hi");
-        Assert.Throws<ArgumentException>(() => new SecureMessage(default, Conversation, Patient, Device, DateTimeOffset.UnixEpoch, content));
+        Assert.Throws<ArgumentException>(() => new SecureMessage(default, ConversationIdentifier, Patient, Device, DateTimeOffset.UnixEpoch, content));
         Assert.Throws<ArgumentException>(() => new SecureMessage(new MessageId("m"), default, Patient, Device, DateTimeOffset.UnixEpoch, content));
-        Assert.Throws<ArgumentException>(() => new SecureMessage(new MessageId("m"), Conversation, default, Device, DateTimeOffset.UnixEpoch, content));
-        Assert.Throws<ArgumentException>(() => new SecureMessage(new MessageId("m"), Conversation, Patient, Device, DateTimeOffset.UnixEpoch, content, default(MessageId)));
+        Assert.Throws<ArgumentException>(() => new SecureMessage(new MessageId("m"), ConversationIdentifier, default, Device, DateTimeOffset.UnixEpoch, content));
+        Assert.Throws<ArgumentException>(() => new SecureMessage(new MessageId("m"), ConversationIdentifier, Patient, Device, DateTimeOffset.UnixEpoch, content, default(MessageId)));
     }
 
     [Fact]
     public void Create_stamps_a_new_id_and_the_current_time()
     {
         var clock = Tests.Callbacks.CallbackFixtures.Clock();
-        SecureMessage a = SecureMessage.Create(Conversation, Patient, Device, new TextContent("Hi"), clock);
-        SecureMessage b = SecureMessage.Create(Conversation, Patient, Device, new TextContent("Hi"), clock, a.Id);
+        SecureMessage a = SecureMessage.Create(ConversationIdentifier, Patient, Device, new TextContent("Hi"), clock);
+        SecureMessage b = SecureMessage.Create(ConversationIdentifier, Patient, Device, new TextContent("Hi"), clock, a.Id);
 
         Assert.NotEqual(a.Id, b.Id);
         Assert.Equal(clock.GetUtcNow(), a.SentAt);

@@ -18,7 +18,7 @@ internal static class MessageFixtures
 
     public static readonly Participant Patient = CallbackFixtures.Patient;
     public static readonly Participant Clinician = CallbackFixtures.Clinician;
-    public static readonly ConversationId Conversation = new("conv-1");
+    public static readonly ConversationId ConversationIdentifier = new("conv-1");
     public static readonly DeviceId Device = new("device-1");
 
     public static string QuestionnaireResponseJson(string id = "intake-1") =>
@@ -57,7 +57,7 @@ internal static class MessageFixtures
             Participant sender = content is CallbackTransitionContent ? Clinician : Patient;
             yield return (content.ContentType, new SecureMessage(
                 new MessageId("m-" + content.ContentType),
-                Conversation,
+                ConversationIdentifier,
                 sender,
                 Device,
                 new DateTimeOffset(2026, 3, 2, 10, 15, 30, 250, TimeSpan.FromHours(1)),
