@@ -19,8 +19,8 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
 
     public LoadDevice Recipient { get; } = new();
 
-    /// <summary>Max mode: one credit per envelope in flight; a first delivery returns it.</summary>
-    public SemaphoreSlim Credits { get; set; } = new(int.MaxValue);
+    /// <summary>Closed-loop mode only: one credit per envelope in flight; a first delivery returns it.</summary>
+    public SemaphoreSlim? Credits { get; set; }
 
     /// <summary>Envelopes the server confirmed it accepted.</summary>
     public long Sent => Interlocked.Read(ref _sent);
@@ -70,7 +70,7 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
         }
 
         Interlocked.Increment(ref _unique);
-        Credits.Release();
+        Credits?.Release();
         if (now >= MeasureStart && now < MeasureEnd)
         {
             DeliveredInWindow++;

@@ -28,6 +28,13 @@ internal sealed record LoadResult
 
     public required double MaxMs { get; init; }
 
+    /// <summary>
+    /// Whether every accepted envelope arrived before the drain deadline. When false, <see cref="Lost"/> counts envelopes
+    /// still undelivered at the deadline: late or lost cannot be told apart.
+    /// </summary>
+    public required bool Drained { get; init; }
+
+    /// <summary>Accepted by the server but never received (sent − received-unique after the drain), plus any the duplicate filter wrongly held back.</summary>
     public required long Lost { get; init; }
 
     public required long TransportDuplicates { get; init; }

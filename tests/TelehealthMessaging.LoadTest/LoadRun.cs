@@ -73,6 +73,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
 
+        bool drained = sendersDone.IsCompletedSuccessfully && pairs.All(p => p.Unique >= p.Sent);
         await receiving.CancelAsync().ConfigureAwait(false);
 
         long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
@@ -92,6 +93,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             P50Ms = Percentile(latencies, 0.50),
             P99Ms = Percentile(latencies, 0.99),
             MaxMs = latencies.Length == 0 ? 0 : latencies[^1] / TicksPerMillisecond,
+            Drained = drained,
             Lost = pairs.Sum(p => Math.Max(0, p.Sent - p.Unique) + p.WronglyFiltered),
             TransportDuplicates = pairs.Sum(p => p.TransportDuplicates),
             DuplicatedToApp = pairs.Sum(p => p.DuplicatedToApp),
@@ -158,13 +160,14 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
     /// <summary>Closed loop: batches of --batch as fast as delivery frees credits, at most --window in flight per pair.</summary>
     private async Task SendClosedLoopAsync(DevicePair pair, long end, CancellationToken ct)
     {
+        SemaphoreSlim credits = pair.Credits!;
         var batch = new List<(MessageId, byte[])>(settings.Batch);
         while (Stopwatch.GetTimestamp() < end)
         {
             batch.Clear();
             for (int i = 0; i < settings.Batch; i++)
             {
-                await pair.Credits.WaitAsync(ct).ConfigureAwait(false);
+                await credits.WaitAsync(ct).ConfigureAwait(false);
             }
 
             long now = Stopwatch.GetTimestamp();

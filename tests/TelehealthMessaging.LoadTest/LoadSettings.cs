@@ -8,7 +8,7 @@ internal sealed class LoadSettings
     public const string Usage = """
         Usage: TelehealthMessaging.LoadTest [options]
                TelehealthMessaging.LoadTest serve-ceiling --urls http://127.0.0.1:PORT
-               TelehealthMessaging.LoadTest report RESULTS_DIR
+               TelehealthMessaging.LoadTest report RESULTS_DIR   (or: profile RESULTS_DIR)
           --mode relay-sqlite|relay-postgres|ceiling|jetstream   (default relay-sqlite)
           --devices N        sender/recipient pairs (default 100)
           --rate R|max       offered envelopes per second over all pairs, or max: closed loop (default max)

@@ -16,6 +16,12 @@ try
         return 0;
     }
 
+    if (args is ["profile", string profileFolder])
+    {
+        Console.Write(LoadReport.ProfileMarkdown(LoadReport.Read(profileFolder)));
+        return 0;
+    }
+
     if (args is ["--help"] or ["-h"])
     {
         Console.WriteLine(LoadSettings.Usage);
