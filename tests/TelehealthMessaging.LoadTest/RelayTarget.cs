@@ -181,8 +181,10 @@ internal sealed partial class RelayTarget : ILoadTarget
                 acks.TryWrite(envelope.Id);
             }
         }
-        catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException)
+        catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException
+            || (error is System.Net.WebSockets.WebSocketException && ct.IsCancellationRequested))
         {
+            // At the end of the run the transport may surface the aborted socket instead of the cancellation.
         }
         finally
         {
