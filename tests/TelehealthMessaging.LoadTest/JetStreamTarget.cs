@@ -104,13 +104,19 @@ internal sealed class JetStreamTarget(LoadSettings settings) : ILoadTarget
         {
             await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
-        catch (Exception error) when (error is OperationCanceledException or TimeoutException or ObjectDisposedException or NatsException)
+#pragma warning disable CA1031 // A receive loop's failure at shutdown must not keep the server process alive.
+        catch (Exception error)
+#pragma warning restore CA1031
         {
+            // A loop that failed mid-run has already shown in the results as undelivered envelopes; say why.
+            await Console.Error.WriteLineAsync($"A receive loop ended with {error.GetType().Name}: {error.Message}").ConfigureAwait(false);
         }
-
-        if (_server is not null)
+        finally
         {
-            await _server.DisposeAsync().ConfigureAwait(false);
+            if (_server is not null)
+            {
+                await _server.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         try

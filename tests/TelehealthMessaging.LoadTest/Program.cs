@@ -52,3 +52,10 @@ catch (ArgumentException error)
     Console.Error.WriteLine(LoadSettings.Usage);
     return 2;
 }
+#pragma warning disable CA1031 // The tool's last resort: report the failure with an exit code; the target was disposed (its server killed) on the way out.
+catch (Exception error)
+#pragma warning restore CA1031
+{
+    Console.Error.WriteLine($"The load run failed: {error}");
+    return 1;
+}

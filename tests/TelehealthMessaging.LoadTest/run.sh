@@ -5,6 +5,7 @@
 #   bash tests/TelehealthMessaging.LoadTest/run.sh                 # 3 rounds at 100 devices, then 1 at 1,000
 #   ROUNDS=5 ROUNDS_1000=2 bash tests/TelehealthMessaging.LoadTest/run.sh
 #   LOAD_OUT=/tmp/load bash tests/TelehealthMessaging.LoadTest/run.sh   # keep the raw JSON results there
+#   PROFILE=0 WRITE_DOCS=0 ...                                          # no profiled runs; print the report only
 #
 # Modes alternate inside each round (relay-sqlite, relay-postgres, ceiling, jetstream, with the starting mode rotated
 # every round) so that load from other processes on a shared machine hits all of them. Each round measures the
@@ -115,8 +116,10 @@ rounds_for 1000 "$rounds_1000"
 # Where the time goes: one more maximum-throughput run per relay mode with the relay's per-submission timing log on.
 # Kept apart from the measured rounds because the debug log costs the relay CPU.
 mkdir -p "$out/profile"
-run_one 100 profile relay-sqlite max "$out/profile" --profile
-run_one 100 profile relay-postgres max "$out/profile" --profile
+if [ "${PROFILE:-1}" = 1 ]; then
+  run_one 100 profile relay-sqlite max "$out/profile" --profile
+  run_one 100 profile relay-postgres max "$out/profile" --profile
+fi
 echo "load_end=$(loadavg)" >> "$out/machine.env"
 echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$out/machine.env"
 
@@ -131,6 +134,11 @@ report="$out/relay-throughput.md"
   dotnet "$tool" profile "$out/profile"
   echo "<!-- relay-throughput:end -->"
 } > "$report"
+
+if [ "${WRITE_DOCS:-1}" != 1 ]; then
+  cat "$report"
+  exit 0
+fi
 
 doc="$root/docs/benchmarks.md"
 python3 - "$doc" "$report" <<'PY'
