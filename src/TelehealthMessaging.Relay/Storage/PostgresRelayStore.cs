@@ -400,19 +400,32 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             }
         }
 
+        // One round trip for the whole batch: which positions are already stored or already delivered.
+        var known = new HashSet<int>();
+        await using (NpgsqlCommand command = Command(
+            connection,
+            transaction,
+            """
+            SELECT t.position FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(recipient, id, position)
+            WHERE EXISTS (SELECT 1 FROM envelopes e WHERE e.recipient = t.recipient AND e.id = t.id)
+               OR EXISTS (SELECT 1 FROM delivered d WHERE d.recipient = t.recipient AND d.id = t.id);
+            """,
+            envelopes.Select(e => e.Recipient.Value).ToArray(),
+            envelopes.Select(e => e.Id.Value).ToArray()))
+        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                known.Add((int)reader.GetInt64(0) - 1);
+            }
+        }
+
         var duplicates = new HashSet<int>();
         var fresh = new List<RelayEnvelope>();
         for (int position = 0; position < envelopes.Count; position++)
         {
             RelayEnvelope envelope = envelopes[position];
-            bool known = await ScalarAsync<bool>(
-                connection,
-                transaction,
-                "SELECT EXISTS (SELECT 1 FROM envelopes WHERE recipient = $1 AND id = $2) OR EXISTS (SELECT 1 FROM delivered WHERE recipient = $1 AND id = $2);",
-                cancellationToken,
-                envelope.Recipient.Value,
-                envelope.Id.Value).ConfigureAwait(false);
-            if (known || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
+            if (known.Contains(position) || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
             {
                 duplicates.Add(position);
             }
@@ -430,23 +443,24 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
             }
 
+            // One INSERT per mailbox: cursors continue from the locked last_cursor in batch order.
             long cursor = lastCursors[mailbox.Key.Value];
-            foreach (RelayEnvelope envelope in mailbox)
-            {
-                cursor++;
-                await ExecuteAsync(
-                    connection,
-                    transaction,
-                    "INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6);",
-                    cancellationToken,
-                    envelope.Recipient.Value,
-                    envelope.Id.Value,
-                    cursor,
-                    envelope.Data,
-                    now.ToUnixTimeMilliseconds(),
-                    expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
-            }
-
+            RelayEnvelope[] stored = [.. mailbox];
+            await ExecuteAsync(
+                connection,
+                transaction,
+                """
+                INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at)
+                SELECT $1, t.id, $2 + t.position, t.data, $5, $6 FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(id, data, position);
+                """,
+                cancellationToken,
+                mailbox.Key.Value,
+                cursor,
+                stored.Select(e => e.Id.Value).ToArray(),
+                stored.Select(e => e.Data).ToArray(),
+                now.ToUnixTimeMilliseconds(),
+                expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+            cursor += stored.Length;
             await ExecuteAsync(connection, transaction, "UPDATE mailboxes SET last_cursor = $1 WHERE device_id = $2;", cancellationToken, cursor, mailbox.Key.Value).ConfigureAwait(false);
             // Delivered to listeners at commit, and only if the transaction commits.
             await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2);", cancellationToken, NotificationChannel, mailbox.Key.Value).ConfigureAwait(false);

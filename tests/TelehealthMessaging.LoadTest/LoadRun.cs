@@ -1,0 +1,221 @@
+using System.Diagnostics;
+
+namespace TelehealthMessaging.LoadTest;
+
+/// <summary>
+/// One measured run against one target: idle-connection memory first, then traffic (warm-up, measured window), then a
+/// drain that waits for every accepted envelope to arrive before counting losses.
+/// </summary>
+internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWriter log)
+{
+    private static readonly double TicksPerMillisecond = Stopwatch.Frequency / 1000.0;
+
+    private long _sendErrors;
+
+    public async Task<LoadResult> RunAsync(CancellationToken ct)
+    {
+        string loadBefore = LoadAverage();
+        var pairs = Enumerable.Range(0, settings.Devices).Select(i => new DevicePair(i, long.MaxValue, long.MaxValue)).ToList();
+        if (settings.Rate == 0)
+        {
+            foreach (DevicePair pair in pairs)
+            {
+                pair.Credits = new SemaphoreSlim(settings.Window, settings.Window);
+            }
+        }
+
+        log.WriteLine($"[{settings.Mode}] starting the server and provisioning {settings.Devices} sender/recipient pairs");
+        await target.StartAsync(pairs, ct).ConfigureAwait(false);
+
+        // Memory per idle connection: resident size before and after every recipient holds an open connection.
+        await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+        long residentBefore = target.Server.ResidentBytes();
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await Parallel.ForEachAsync(pairs, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (pair, _) =>
+            await target.ConnectRecipientAsync(pair, receiving.Token).ConfigureAwait(false)).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+        long residentIdle = target.Server.ResidentBytes();
+        log.WriteLine($"[{settings.Mode}] {settings.Devices} recipients connected; resident {residentBefore / 1048576.0:0.0} → {residentIdle / 1048576.0:0.0} MiB");
+
+        long start = Stopwatch.GetTimestamp();
+        long measureStart = start + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
+        long measureEnd = measureStart + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency);
+        foreach (DevicePair pair in pairs)
+        {
+            pair.MeasureStart = measureStart;
+            pair.MeasureEnd = measureEnd;
+        }
+
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Task[] senders = pairs.Select(pair => Task.Run(() => settings.Rate > 0 ? SendAtRateAsync(pair, start, measureEnd, sending.Token) : SendClosedLoopAsync(pair, measureEnd, sending.Token), CancellationToken.None)).ToArray();
+
+        await Task.Delay(settings.Warmup, ct).ConfigureAwait(false);
+        TimeSpan serverCpuStart = target.Server.CpuTime();
+        TimeSpan toolCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        string loadDuring = LoadAverage();
+        await Task.Delay(TimeSpan.FromTicks(Math.Max(0, (measureEnd - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
+        TimeSpan serverCpu = target.Server.CpuTime() - serverCpuStart;
+        TimeSpan toolCpu = Process.GetCurrentProcess().TotalProcessorTime - toolCpuStart;
+        string loadAfter = LoadAverage();
+
+        // Senders stop scheduling at measureEnd by themselves; the token only ends retries still failing at the deadline.
+        Task sendersDone = Task.WhenAll(senders);
+        long drainDeadline = Stopwatch.GetTimestamp() + (long)(settings.Drain.TotalSeconds * Stopwatch.Frequency);
+        while (!sendersDone.IsCompleted && Stopwatch.GetTimestamp() < drainDeadline)
+        {
+            await Task.WhenAny(sendersDone, Task.Delay(50, ct)).ConfigureAwait(false);
+        }
+
+        await sending.CancelAsync().ConfigureAwait(false);
+        await sendersDone.ConfigureAwait(false);
+        while (pairs.Any(p => p.Unique < p.Sent) && Stopwatch.GetTimestamp() < drainDeadline)
+        {
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+
+        bool drained = sendersDone.IsCompletedSuccessfully && pairs.All(p => p.Unique >= p.Sent);
+        await receiving.CancelAsync().ConfigureAwait(false);
+
+        long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
+        long sent = pairs.Sum(p => p.Sent);
+        long delivered = pairs.Sum(p => p.DeliveredInWindow);
+        return new LoadResult
+        {
+            Mode = settings.Mode,
+            Label = settings.Label,
+            Devices = settings.Devices,
+            OfferedRate = settings.Rate,
+            MeasuredSeconds = settings.Duration.TotalSeconds,
+            PayloadBytes = settings.PayloadBytes,
+            Sent = sent,
+            Received = pairs.Sum(p => p.Unique),
+            DeliveredPerSecond = delivered / settings.Duration.TotalSeconds,
+            P50Ms = Percentile(latencies, 0.50),
+            P99Ms = Percentile(latencies, 0.99),
+            MaxMs = latencies.Length == 0 ? 0 : latencies[^1] / TicksPerMillisecond,
+            Drained = drained,
+            Lost = pairs.Sum(p => Math.Max(0, p.Sent - p.Unique) + p.WronglyFiltered),
+            TransportDuplicates = pairs.Sum(p => p.TransportDuplicates),
+            DuplicatedToApp = pairs.Sum(p => p.DuplicatedToApp),
+            SendErrors = Interlocked.Read(ref _sendErrors),
+            ServerCpuMicrosecondsPerMessage = delivered == 0 ? 0 : serverCpu.TotalMicroseconds / delivered,
+            ServerCpuCores = serverCpu.TotalSeconds / settings.Duration.TotalSeconds,
+            ToolCpuCores = toolCpu.TotalSeconds / settings.Duration.TotalSeconds,
+            IdleConnectionBytes = (residentIdle - residentBefore) / (double)settings.Devices,
+            LoadAverageBefore = loadBefore,
+            LoadAverageDuring = loadDuring,
+            LoadAverageAfter = loadAfter,
+            SubmitProfile = target is RelayTarget relay && settings.Profile ? SubmitProfile.From(relay.SubmitMilliseconds) : null,
+            Command = Environment.CommandLine,
+        };
+    }
+
+    private static double Percentile(long[] sorted, double quantile) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)] / TicksPerMillisecond;
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    /// <summary>
+    /// Open loop at rate ÷ pairs per pair: each envelope has a scheduled time and carries it, so latency counts any
+    /// time spent waiting behind a slow server (no coordinated omission); envelopes that fell due while a submission
+    /// was in flight go together in the next one (up to 100).
+    /// </summary>
+    private async Task SendAtRateAsync(DevicePair pair, long start, long end, CancellationToken ct)
+    {
+        double interval = Stopwatch.Frequency * (double)settings.Devices / settings.Rate;
+        long phase = start + (long)(Random.Shared.NextDouble() * interval);
+        long next = 0;
+        var batch = new List<(MessageId, byte[])>(100);
+        while (true)
+        {
+            long scheduled = phase + (long)(next * interval);
+            if (scheduled >= end)
+            {
+                return;
+            }
+
+            long wait = scheduled - Stopwatch.GetTimestamp();
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
+                continue;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            batch.Clear();
+            while (batch.Count < 100 && (scheduled = phase + (long)(next * interval)) <= now && scheduled < end)
+            {
+                batch.Add((MessageId.New(), LoadDevice.Envelope(pair.Recipient.DeviceId, settings.PayloadBytes, scheduled)));
+                next++;
+            }
+
+            if (!await SendWithRetriesAsync(pair, batch, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Closed loop: batches of --batch as fast as delivery frees credits, at most --window in flight per pair.</summary>
+    private async Task SendClosedLoopAsync(DevicePair pair, long end, CancellationToken ct)
+    {
+        SemaphoreSlim credits = pair.Credits!;
+        var batch = new List<(MessageId, byte[])>(settings.Batch);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            batch.Clear();
+            for (int i = 0; i < settings.Batch; i++)
+            {
+                await credits.WaitAsync(ct).ConfigureAwait(false);
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            for (int i = 0; i < settings.Batch; i++)
+            {
+                batch.Add((MessageId.New(), LoadDevice.Envelope(pair.Recipient.DeviceId, settings.PayloadBytes, now)));
+            }
+
+            if (!await SendWithRetriesAsync(pair, batch, ct).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Resubmits the same ids until accepted (submission is idempotent); false when cancelled first.</summary>
+    private async Task<bool> SendWithRetriesAsync(DevicePair pair, List<(MessageId Id, byte[] Data)> batch, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await target.SendAsync(pair, batch, ct).ConfigureAwait(false);
+                pair.AddSent(batch.Count);
+                return true;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return false;
+            }
+#pragma warning disable CA1031 // Any failure of one submission is counted and retried; the run must go on.
+            catch (Exception error)
+#pragma warning restore CA1031
+            {
+                if (Interlocked.Increment(ref _sendErrors) <= 3)
+                {
+                    log.WriteLine($"[{settings.Mode}] submission failed ({error.GetType().Name}: {error.Message}); retrying");
+                }
+
+                try
+                {
+                    await Task.Delay(100, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+}
