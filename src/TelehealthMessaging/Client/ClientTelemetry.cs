@@ -36,6 +36,12 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Device registered and keys published ({OneTimePrekeys} one-time prekeys).")]
     public static partial void KeysPublished(ILogger logger, int oneTimePrekeys);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Device joined clinic {ClinicId} as a triage device.")]
+    public static partial void JoinedClinic(ILogger logger, string clinicId);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Connected to the relay; receiving and sending.")]
+    public static partial void Connected(ILogger logger);
+
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Relay set-up failed with {ErrorCode}; retrying in {Delay}.")]
     public static partial void SetupRetry(ILogger logger, TelehealthErrorCode errorCode, TimeSpan delay);
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TelehealthMessaging.Callbacks;
@@ -26,6 +27,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
 {
     private readonly TelehealthClientOptions _options;
     private readonly IHttpClientFactory? _httpClientFactory;
+    private readonly ServiceProvider? _ownedServices;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
@@ -56,6 +58,16 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        if (httpClientFactory is null && options.RelayEndpoint!.Scheme is "http" or "https" or "ws" or "wss")
+        {
+            // Outside a DI host the client builds the same HTTP pipeline DI registers: signing plus the standard
+            // resilience handler (retry with jitter honouring Retry-After, circuit breaker, timeouts).
+            var services = new ServiceCollection();
+            services.AddRelayTransportHttpClient();
+            _ownedServices = services.BuildServiceProvider();
+            httpClientFactory = _ownedServices.GetRequiredService<IHttpClientFactory>();
+        }
+
         _httpClientFactory = httpClientFactory;
         _time = options.TimeProvider;
         _logger = options.LoggerFactory?.CreateLogger<TelehealthClient>() ?? NullLogger<TelehealthClient>.Instance;
@@ -216,6 +228,10 @@ public sealed partial class TelehealthClient : IAsyncDisposable
 
         _messenger?.Dispose();
         _data?.Dispose();
+        if (_ownedServices is not null)
+        {
+            await _ownedServices.DisposeAsync().ConfigureAwait(false);
+        }
         lock (_subscribersGate)
         {
             foreach (Channel<TelehealthEvent> channel in _subscribers)
@@ -299,9 +315,19 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         }
 
         // Created once the device is registered: the in-memory relay opens a mailbox at registration.
-        _transport = RelayTransport.Create(transportOptions, _httpClientFactory);
+        try
+        {
+            _transport = RelayTransport.Create(transportOptions, _httpClientFactory);
+        }
+        catch (Exception ex)
+        {
+            _ready.TrySetException(ex);
+            throw;
+        }
+
         _transport.StateChanged += (_, e) => Publish(new ConnectionStateChangedEvent(e.Current) { OccurredAt = _time.GetUtcNow() });
         _ready.TrySetResult();
+        ClientLog.Connected(_logger);
         await Task.WhenAll(ReceiveLoopAsync(ct), OutboxLoopAsync(ct)).ConfigureAwait(false);
     }
 
@@ -339,6 +365,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
                     await _directory.JoinClinicAsync(clinic, ct).ConfigureAwait(false);
                     published.Clinic = clinic.Value;
                     await _data.SetPublishedAsync(published, ct).ConfigureAwait(false);
+                    ClientLog.JoinedClinic(_logger, clinic.Value);
                 }
 
                 return true;

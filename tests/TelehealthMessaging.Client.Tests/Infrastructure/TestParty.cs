@@ -19,7 +19,7 @@ public sealed class TestParty : IAsyncDisposable
 
     public EventRecorder Events { get; }
 
-    public static TestParty Create(Uri relay, UserId user, ParticipantRole role, ClinicId? clinic = null, IDeviceStore? store = null, TimeProvider? time = null, DeviceId? device = null)
+    public static TestParty Create(Uri relay, UserId user, ParticipantRole role, ClinicId? clinic = null, IDeviceStore? store = null, TimeProvider? time = null, DeviceId? device = null, CapturedLogs? logs = null)
     {
         store ??= new InMemoryDeviceStore();
         var options = new TelehealthClientOptions
@@ -31,6 +31,7 @@ public sealed class TestParty : IAsyncDisposable
             Store = store,
             Device = device,
             TimeProvider = time ?? TimeProvider.System,
+            LoggerFactory = logs ?? new CapturedLogs(),
             OutboxBaseRetryDelay = TimeSpan.FromMilliseconds(20),
             OutboxMaxRetryDelay = TimeSpan.FromMilliseconds(200),
         };
