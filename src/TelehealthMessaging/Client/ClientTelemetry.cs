@@ -63,6 +63,9 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "Receiving failed with {ErrorCode}; resuming in {Delay}.")]
     public static partial void ReceiveRetry(ILogger logger, TelehealthErrorCode errorCode, TimeSpan delay);
 
+    [LoggerMessage(EventId = 1031, Level = LogLevel.Warning, Message = "{Count} resident registration numbers found in outgoing content; policy {Mode} applied.")]
+    public static partial void SensitiveIdentifiersFound(ILogger logger, int count, TelehealthMessaging.Compliance.SensitiveIdentifierMode mode);
+
     [LoggerMessage(EventId = 1030, Level = LogLevel.Information, Message = "Conversation {ConversationId} erased.")]
     public static partial void ConversationErased(ILogger logger, string conversationId);
 }

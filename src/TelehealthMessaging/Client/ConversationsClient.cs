@@ -1,3 +1,5 @@
+using TelehealthMessaging.Compliance;
+
 namespace TelehealthMessaging;
 
 /// <summary>Conversations with clinics and users, and their local history. Reached through <see cref="TelehealthClient.Conversations"/>.</summary>
@@ -84,11 +86,14 @@ public sealed class ConversationsClient
     /// </summary>
     /// <param name="id">The conversation.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes once the key is destroyed.</returns>
+    /// <returns>A task that completes once the key is destroyed and the erase is in the audit log.</returns>
     public async Task EraseAsync(ConversationId id, CancellationToken cancellationToken = default)
     {
-        LocalData data = await _client.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await data.LockedAsync(() => data.EraseConversationAsync(id, cancellationToken), cancellationToken).ConfigureAwait(false);
-        _client.OnConversationErased(id);
+        if (id.Value is null)
+        {
+            throw new ArgumentException("The conversation id must not be the default value.", nameof(id));
+        }
+
+        await _client.EraseConversationAsync(id, AuditAction.DataErased, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Storage;
 using TelehealthMessaging.Transport;
@@ -69,6 +70,7 @@ public sealed class DevicesClient
         }
 
         await data.Store.SetAsync(VerifiedKey(device), peer.Identity.Fingerprint(), cancellationToken).ConfigureAwait(false);
+        await _client.AuditAsync(AuditAction.SafetyNumberVerified, [AuditSubject.Of(user), AuditSubject.Of(device)], cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Revokes one of this user's devices (a lost or replaced phone): it leaves every listing and receives nothing more.</summary>
@@ -80,6 +82,7 @@ public sealed class DevicesClient
         (LocalData data, IRelayDirectory directory) = await _client.OpenConnectedAsync(cancellationToken).ConfigureAwait(false);
         await directory.RevokeDeviceAsync(device, cancellationToken).ConfigureAwait(false);
         await data.Store.DeleteAsync(VerifiedKey(device), cancellationToken).ConfigureAwait(false);
+        await _client.AuditAsync(AuditAction.DeviceRevoked, [AuditSubject.Of(device)], cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private static DataRecordKey VerifiedKey(DeviceId device) => new(IDataStore.DeviceScope, "verified", device.Value);

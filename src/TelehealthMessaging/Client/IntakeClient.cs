@@ -1,3 +1,4 @@
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Fhir;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Messaging;
@@ -71,13 +72,25 @@ public sealed class IntakeClient
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The submission, its conversation and message, and emergency advice when a red flag matched.</returns>
     /// <exception cref="IntakeValidationException">The answers have problems; nothing is sent.</exception>
-    /// <exception cref="TelehealthException"><see cref="TelehealthErrorCode.NotPermitted"/>: only patients submit intakes.</exception>
+    /// <exception cref="ConsentRequiredException">A consent <see cref="TelehealthClientOptions.IntakeConsents"/> requires was not granted or was withdrawn; nothing is sent.</exception>
+    /// <exception cref="TelehealthException"><see cref="TelehealthErrorCode.NotPermitted"/>: only patients submit intakes. <see cref="TelehealthErrorCode.SensitiveIdentifierRefused"/>: an answer holds a resident registration number and the policy refuses it.</exception>
     public async Task<IntakeSubmissionResult> SubmitAsync(ClinicId clinic, IntakeAnswers answers, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(answers);
         if (_client.Role != ParticipantRole.Patient)
         {
             throw new TelehealthException(TelehealthErrorCode.NotPermitted, "Only a patient submits an intake.");
+        }
+
+        await _client.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (_client.Options.IntakeConsents is IntakeConsentRequirement required)
+        {
+            await required.EnsureGrantedAsync(_client.Consents, _client.User, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_client.Options.SensitiveIdentifiers is SensitiveIdentifierPolicy policy)
+        {
+            _client.ReportSensitiveIdentifiers(policy.Apply(answers).Count);
         }
 
         IntakeSubmission submission = IntakeSubmission.Create(answers, _client.User, _client.Time);
@@ -109,15 +122,21 @@ public sealed class IntakeClient
         IntakeSubmissionContent content = await GetContentAsync(submissionId, cancellationToken).ConfigureAwait(false);
         IntakeForm form = FindForm(content.QuestionnaireCanonical)
             ?? throw new TelehealthException(TelehealthErrorCode.NotFound, "The intake's form is not configured on this device (TelehealthClientOptions.IntakeForms).");
-        return FhirImport.FromQuestionnaireResponse(content.QuestionnaireResponseJson, form);
+        IntakeSubmission submission = FhirImport.FromQuestionnaireResponse(content.QuestionnaireResponseJson, form);
+        await _client.AuditAsync(AuditAction.IntakeViewed, [AuditSubject.Of(submissionId)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        return submission;
     }
 
     /// <summary>Reads a received intake as a FHIR R4 QuestionnaireResponse (JSON), as the patient's device exported it.</summary>
     /// <param name="submissionId">The submission.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The QuestionnaireResponse JSON.</returns>
-    public async Task<string> GetQuestionnaireResponseAsync(IntakeSubmissionId submissionId, CancellationToken cancellationToken = default) =>
-        (await GetContentAsync(submissionId, cancellationToken).ConfigureAwait(false)).QuestionnaireResponseJson;
+    public async Task<string> GetQuestionnaireResponseAsync(IntakeSubmissionId submissionId, CancellationToken cancellationToken = default)
+    {
+        string json = (await GetContentAsync(submissionId, cancellationToken).ConfigureAwait(false)).QuestionnaireResponseJson;
+        await _client.AuditAsync(AuditAction.IntakeExported, [AuditSubject.Of(submissionId)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        return json;
+    }
 
     /// <summary>Claims an intake for this clinician. The first claim wins; the others see who claimed it.</summary>
     /// <param name="submissionId">The submission.</param>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Messaging;
 using TelehealthMessaging.Transport;
@@ -17,8 +18,15 @@ public sealed class MessagesClient
     /// <param name="text">1 to 65,536 characters.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The message as stored in history, with <see cref="MessageStatus.Pending"/>.</returns>
-    public Task<ConversationMessage> SendTextAsync(ConversationId conversation, string text, CancellationToken cancellationToken = default) =>
-        SendAsync(conversation, new TextContent(text), null, cancellationToken);
+    /// <exception cref="TelehealthException"><see cref="TelehealthErrorCode.SensitiveIdentifierRefused"/>: the text holds a resident registration number and the policy refuses it; nothing is sent.</exception>
+    public Task<ConversationMessage> SendTextAsync(ConversationId conversation, string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+
+        // Applied before anything is stored: under Mask the masked text is what is kept and sent.
+        string checkedText = _client.ApplySensitiveIdentifierPolicy(text);
+        return SendAsync(conversation, new TextContent(checkedText), null, cancellationToken);
+    }
 
     /// <summary>
     /// Encrypts an attachment on this device, uploads the ciphertext to the relay (streamed, with progress), then sends
@@ -94,6 +102,10 @@ public sealed class MessagesClient
         Conversation known = await RequireConversationAsync(conversation, cancellationToken).ConfigureAwait(false);
         SecureMessage message = SecureMessage.Create(conversation, _client.Self, _client.Device, receipt, _client.Time);
         await _client.EnqueueMessageAsync(TelehealthClient.RouteOf(known), message, recordInHistory: false, cancellationToken).ConfigureAwait(false);
+        foreach (MessageId[] chunk in receipt.MessageIds.Chunk(7))
+        {
+            await _client.AuditAsync(AuditAction.MessageRead, [AuditSubject.Of(conversation), .. chunk.Select(AuditSubject.Of)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A message of the local history, or <see langword="null"/>.</summary>
@@ -112,6 +124,8 @@ public sealed class MessagesClient
         Conversation known = await RequireConversationAsync(conversation, cancellationToken).ConfigureAwait(false);
         SecureMessage message = SecureMessage.Create(conversation, _client.Self, _client.Device, content, _client.Time, inResponseTo);
         await _client.EnqueueMessageAsync(TelehealthClient.RouteOf(known), message, recordInHistory: true, cancellationToken).ConfigureAwait(false);
+        AuditAction action = content is IntakeSubmissionContent ? AuditAction.IntakeSubmitted : AuditAction.MessageSent;
+        await _client.AuditAsync(action, [AuditSubject.Of(conversation), AuditSubject.Of(message.Id)], cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ConversationMessage(message, isOutgoing: true, MessageStatus.Pending, null);
     }
 

@@ -1,4 +1,5 @@
 using TelehealthMessaging.Callbacks;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Fhir;
 using TelehealthMessaging.Intake;
@@ -64,14 +65,60 @@ public sealed partial class TelehealthClient
 
     private async Task OutboxLoopAsync(CancellationToken ct)
     {
+        var failures = new RetryDelay(_options.OutboxBaseRetryDelay, _options.OutboxMaxRetryDelay);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOutboxAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                // A failure outside one item (for example the store locked mid-update): wait and start over, since
+                // every step is idempotent and its state is in the store.
+                TimeSpan delay = failures.Next();
+                ClientLog.ReceiveRetry(_logger, ErrorCodeOf(ex), delay);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunOutboxAsync(CancellationToken ct)
+    {
         var backoff = new RetryDelay(_options.OutboxBaseRetryDelay, _options.OutboxMaxRetryDelay);
         while (!ct.IsCancellationRequested)
         {
             bool progressed = false;
             DateTimeOffset? nextDue = null;
-            foreach (Conversation conversation in await _data!.ListConversationsAsync(ct).ConfigureAwait(false))
+            IReadOnlyList<Conversation> conversations;
+            try
             {
-                OutboxRecord? item = await _data.FirstOutboxAsync(conversation.Id, ct).ConfigureAwait(false);
+                conversations = await _data!.ListConversationsAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                // For example a locked store: the outbox waits and tries again rather than stopping for good.
+                TimeSpan delay = backoff.Next();
+                ClientLog.ReceiveRetry(_logger, ErrorCodeOf(ex), delay);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                continue;
+            }
+
+            foreach (Conversation conversation in conversations)
+            {
+                OutboxRecord? item;
+                try
+                {
+                    item = await _data!.FirstOutboxAsync(conversation.Id, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OperationCanceledException)
+                {
+                    DateTimeOffset retryAt = _time.GetUtcNow() + backoff.Next();
+                    nextDue = nextDue is null || retryAt < nextDue ? retryAt : nextDue;
+                    ClientLog.ReceiveRetry(_logger, ErrorCodeOf(ex), retryAt - _time.GetUtcNow());
+                    continue;
+                }
+
                 if (item is null)
                 {
                     continue;
@@ -651,6 +698,7 @@ public sealed partial class TelehealthClient
 
         SecureMessage transition = SecureMessage.Create(conversationId, Self, _device, new CallbackTransitionContent(id, after!.History[^1]), _time);
         await EnqueueMessageAsync(RouteOf(conversation), transition, recordInHistory: true, ct).ConfigureAwait(false);
+        await AuditAsync(AuditAction.CallbackTransition, [AuditSubject.Of(conversationId), AuditSubject.Of(id)], AuditCode.Of(after.History[^1].Action), cancellationToken: ct).ConfigureAwait(false);
         Publish(new CallbackChangedEvent(conversationId, after) { OccurredAt = _time.GetUtcNow() });
         return after;
     }
@@ -660,6 +708,4 @@ public sealed partial class TelehealthClient
         LocalData data = await OpenAsync(ct).ConfigureAwait(false);
         await data.LockedAsync(() => StoreIntakeAsync(RouteOf(conversation), message, content, _time.GetUtcNow(), ct), ct).ConfigureAwait(false);
     }
-
-    internal void OnConversationErased(ConversationId id) => ClientLog.ConversationErased(_logger, id.Value);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TelehealthMessaging.Callbacks;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Storage;
 using TelehealthMessaging.Transport;
@@ -23,7 +24,7 @@ namespace TelehealthMessaging;
 /// </para>
 /// <para>Thread-safe. Dispose to stop the background work; unsent items stay in the outbox for the next start.</para>
 /// </remarks>
-public sealed partial class TelehealthClient : IAsyncDisposable
+public sealed partial class TelehealthClient : IAsyncDisposable, IDisposable
 {
     private readonly TelehealthClientOptions _options;
     private readonly IHttpClientFactory? _httpClientFactory;
@@ -41,9 +42,12 @@ public sealed partial class TelehealthClient : IAsyncDisposable
     private IRelayDirectory? _directory;
     private IRelayTransport? _transport;
     private LocalData? _data;
+    private AuditLog? _audit;
+    private ConsentLedger? _consents;
     private DeviceId _device;
     private Task _background = Task.CompletedTask;
     private bool _disposed;
+    private int _disposeStarted;
 
     /// <summary>Creates a client from options; nothing is opened or sent until the first call.</summary>
     /// <param name="options">The settings; validated now (see <see cref="TelehealthClientOptions.Validate"/>).</param>
@@ -76,6 +80,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         Messages = new MessagesClient(this);
         Intake = new IntakeClient(this);
         Callbacks = new CallbacksClient(this);
+        Compliance = new ComplianceClient(this);
     }
 
     /// <summary>Raised for every event, after it is stored. Handlers run on the client's background loop: keep them short.</summary>
@@ -125,6 +130,9 @@ public sealed partial class TelehealthClient : IAsyncDisposable
 
     /// <summary>Callback requests and their lifecycle.</summary>
     public CallbacksClient Callbacks { get; }
+
+    /// <summary>Consents, the audit log, retention and erasure.</summary>
+    public ComplianceClient Compliance { get; }
 
     internal TelehealthClientOptions Options => _options;
 
@@ -200,21 +208,23 @@ public sealed partial class TelehealthClient : IAsyncDisposable
     /// <returns>A task that completes once background work has stopped.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
         {
             return;
         }
 
-        _disposed = true;
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
             await _background.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception) when (_stopping.IsCancellationRequested)
         {
-            // Expected: the loops end by cancellation.
+            // The loops end by cancellation (or fail on the way out); what they had not finished stays in the store
+            // (outbox, unacknowledged envelopes) for the next start.
         }
+
+        _disposed = true;
 
         if (_transport is not null)
         {
@@ -228,6 +238,8 @@ public sealed partial class TelehealthClient : IAsyncDisposable
 
         _messenger?.Dispose();
         _data?.Dispose();
+        _audit?.Dispose();
+        _consents?.Dispose();
         if (_ownedServices is not null)
         {
             await _ownedServices.DisposeAsync().ConfigureAwait(false);
@@ -242,6 +254,9 @@ public sealed partial class TelehealthClient : IAsyncDisposable
 
         _stopping.Dispose();
     }
+
+    /// <summary>Stops background work synchronously; prefer <see cref="DisposeAsync"/>. Exists so that containers disposed synchronously can own the client.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Names the user, role and device only.</summary>
     /// <returns>For example <c>TelehealthClient { User = u1, Role = Patient, Device = d1 }</c>.</returns>
@@ -270,6 +285,47 @@ public sealed partial class TelehealthClient : IAsyncDisposable
     }
 
     internal SecureMessenger Messenger => _messenger ?? throw new InvalidOperationException("The device is not open.");
+
+    internal AuditLog Audit => _audit ?? throw new InvalidOperationException("The device is not open.");
+
+    internal ConsentLedger Consents => _consents ?? throw new InvalidOperationException("The device is not open.");
+
+    /// <summary>Appends to the device's audit log: ids, an action and a code only.</summary>
+    internal async Task AuditAsync(AuditAction action, IEnumerable<AuditSubject> subjects, AuditCode? code = null, AuditOutcome outcome = AuditOutcome.Success, CancellationToken cancellationToken = default)
+    {
+        await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await _audit!.AppendAsync(new AuditEntry(action, _options.User, subjects, outcome, code), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies <see cref="TelehealthClientOptions.SensitiveIdentifiers"/> to outgoing text; returns the text to send.</summary>
+    internal string ApplySensitiveIdentifierPolicy(string text)
+    {
+        if (_options.SensitiveIdentifiers is not SensitiveIdentifierPolicy policy)
+        {
+            return text;
+        }
+
+        SensitiveTextResult result = policy.Apply(text);
+        ReportSensitiveIdentifiers(result.Matches.Count);
+        return result.Text;
+    }
+
+    internal void ReportSensitiveIdentifiers(int count)
+    {
+        if (count > 0)
+        {
+            ClientLog.SensitiveIdentifiersFound(_logger, count, _options.SensitiveIdentifiers!.Mode);
+        }
+    }
+
+    /// <summary>Crypto-shreds a conversation's local data and audits it.</summary>
+    internal async Task EraseConversationAsync(ConversationId id, AuditAction action, CancellationToken cancellationToken)
+    {
+        LocalData data = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await data.LockedAsync(() => data.EraseConversationAsync(id, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await AuditAsync(action, [AuditSubject.Of(id)], cancellationToken: cancellationToken).ConfigureAwait(false);
+        ClientLog.ConversationErased(_logger, id.Value);
+    }
 
     private async Task OpenCoreAsync()
     {
@@ -302,6 +358,8 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         _device = device;
         _messenger = messenger;
         _data = data;
+        _audit = new AuditLog(store.Data, device, new AuditSigner(messenger.Identity.SigningKey.ToArray(), messenger.SignRequest), _time);
+        _consents = new ConsentLedger(store.Data, _time, _audit);
         _directory = RelayDirectory.Create(transportOptions, _options.User, _httpClientFactory);
         ClientLog.DeviceOpened(_logger, device.Value, _options.Role);
         _background = Task.Run(() => RunAsync(transportOptions, ct), CancellationToken.None);
@@ -328,6 +386,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
         _transport.StateChanged += (_, e) => Publish(new ConnectionStateChangedEvent(e.Current) { OccurredAt = _time.GetUtcNow() });
         _ready.TrySetResult();
         ClientLog.Connected(_logger);
+        await Compliance.ApplyRetentionAsync(ct).ConfigureAwait(false);
         await Task.WhenAll(ReceiveLoopAsync(ct), OutboxLoopAsync(ct)).ConfigureAwait(false);
     }
 
@@ -341,6 +400,7 @@ public sealed partial class TelehealthClient : IAsyncDisposable
                 await _directory!.RegisterAsync(_messenger!.Identity, ct).ConfigureAwait(false);
                 bool changed = await _messenger.RefreshKeysAsync(ct).ConfigureAwait(false);
                 PublishedKeysRecord? published = await _data!.GetPublishedAsync(ct).ConfigureAwait(false);
+                bool firstPublication = published is null;
                 DeviceKeyPublication publication = _messenger.KeyPublication(published?.MaxOneTimePrekeyId ?? 0);
                 if (published is null || changed || publication.OneTimePrekeys.Count > 0
                     || published.EnvelopeKeyId != publication.EnvelopeKey.Id || published.SignedPrekeyId != publication.SignedPrekey.Id
@@ -358,6 +418,10 @@ public sealed partial class TelehealthClient : IAsyncDisposable
                     };
                     await _data.SetPublishedAsync(published, ct).ConfigureAwait(false);
                     ClientLog.KeysPublished(_logger, publication.OneTimePrekeys.Count);
+                    if (firstPublication)
+                    {
+                        await _audit!.AppendAsync(new AuditEntry(AuditAction.DeviceRegistered, _options.User, [AuditSubject.Of(_device)]), ct).ConfigureAwait(false);
+                    }
                 }
 
                 if (_options.Clinic is ClinicId clinic && published.Clinic != clinic.Value)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Storage;
 
@@ -36,6 +37,21 @@ public sealed class TelehealthClientOptions
 
     /// <summary>Rules that flag emergencies in intakes; <see cref="RedFlagRules.Defaults"/> when not changed.</summary>
     public RedFlagOptions RedFlags { get; set; } = new();
+
+    /// <summary>
+    /// The consents an intake submission requires of the patient; <see cref="IntakeConsentRequirement.HealthIntake"/>
+    /// (treatment and, separately, processing of health data) by default. <see langword="null"/> turns the check off.
+    /// </summary>
+    public IntakeConsentRequirement? IntakeConsents { get; set; } = IntakeConsentRequirement.HealthIntake;
+
+    /// <summary>
+    /// What to do with Korean resident registration numbers in outgoing message text and intake answers: warn (log a
+    /// count), mask, or refuse. <see cref="SensitiveIdentifierMode.Warn"/> by default; <see langword="null"/> turns it off.
+    /// </summary>
+    public SensitiveIdentifierPolicy? SensitiveIdentifiers { get; set; } = new(SensitiveIdentifierMode.Warn);
+
+    /// <summary>How long a conversation is kept after its newest message before it is crypto-shredded; kept forever when <see langword="null"/>.</summary>
+    public TimeSpan? RetentionPeriod { get; set; }
 
     /// <summary>The first retry delay of the outbox; doubles per attempt with full jitter up to <see cref="OutboxMaxRetryDelay"/>.</summary>
     public TimeSpan OutboxBaseRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
@@ -96,6 +112,11 @@ public sealed class TelehealthClientOptions
         if (RedFlags is null)
         {
             yield return "TelehealthClientOptions.RedFlags must not be null.";
+        }
+
+        if (RetentionPeriod is TimeSpan retention && retention <= TimeSpan.Zero)
+        {
+            yield return "TelehealthClientOptions.RetentionPeriod must be positive when set.";
         }
 
         if (OutboxBaseRetryDelay <= TimeSpan.Zero || OutboxMaxRetryDelay < OutboxBaseRetryDelay)
