@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Storage;
 
@@ -10,8 +11,11 @@ internal sealed class Party : IAsyncDisposable
     private readonly List<TelehealthEvent> _seen = [];
     private readonly List<(Func<TelehealthEvent, bool> Match, TaskCompletionSource<TelehealthEvent> Done)> _waiting = [];
 
-    private Party(TelehealthClient client, string deviceName)
+    private readonly ServiceProvider _services;
+
+    private Party(ServiceProvider services, TelehealthClient client, string deviceName)
     {
+        _services = services;
         Client = client;
         DeviceName = deviceName;
         client.EventReceived += (_, e) => Record(e);
@@ -24,18 +28,26 @@ internal sealed class Party : IAsyncDisposable
     /// <summary>For the transcript: who, on which device.</summary>
     public string Label => $"{Client.User} @ {DeviceName}";
 
-    public static Party Create(Uri relay, UserId user, ParticipantRole role, string deviceName, ClinicId? clinic = null) =>
-        new(new TelehealthClient(new TelehealthClientOptions
-        {
-            RelayEndpoint = relay,
-            User = user,
-            Role = role,
-            Clinic = clinic,
-            // Apps keep keys and history in an EncryptedFileStore (see samples/PatientConsole); the quickstart's
-            // devices live for one run, so memory is enough.
-            Store = new InMemoryDeviceStore(),
-            RedFlags = new RedFlagOptions { Region = EmergencyRegion.Korea },
-        }), deviceName);
+    /// <summary>
+    /// Registers the client the way an app does, with <c>AddTelehealthMessaging</c>: the registration also supplies
+    /// the HTTP client (with the standard resilience pipeline) that the relay connection uses.
+    /// </summary>
+    public static Party Create(Uri relay, UserId user, ParticipantRole role, string deviceName, ClinicId? clinic = null)
+    {
+        var services = new ServiceCollection();
+        services.AddTelehealthMessaging(options =>
+            {
+                options.User = user;
+                options.Role = role;
+                options.Clinic = clinic;
+                options.RedFlags = new RedFlagOptions { Region = EmergencyRegion.Korea };
+            })
+            .UseRelay(relay)
+            // Apps keep keys and history in an EncryptedFileStore; the quickstart's devices live for one run.
+            .UseStore(new InMemoryDeviceStore());
+        ServiceProvider provider = services.BuildServiceProvider();
+        return new Party(provider, provider.GetRequiredService<TelehealthClient>(), deviceName);
+    }
 
     /// <summary>Waits for an event this device saw (or will see) that matches; the story never sleeps.</summary>
     public async Task<T> WaitForAsync<T>(Func<T, bool> match)
@@ -63,7 +75,8 @@ internal sealed class Party : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => Client.DisposeAsync();
+    /// <summary>Disposes the container, and with it the client.</summary>
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
 
     private void Record(TelehealthEvent item)
     {
