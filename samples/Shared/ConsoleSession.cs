@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Callbacks;
 using TelehealthMessaging.Messaging;
 using TelehealthMessaging.Storage;
@@ -10,13 +11,15 @@ namespace TelehealthMessaging.Samples;
 /// </summary>
 internal sealed class ConsoleSession : IAsyncDisposable
 {
+    private readonly ServiceProvider _services;
     private readonly PassphraseKeyProtector _protector;
     private readonly EncryptedFileStore _store;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _printing;
 
-    private ConsoleSession(PassphraseKeyProtector protector, EncryptedFileStore store, TelehealthClient client, ClinicId clinic)
+    private ConsoleSession(ServiceProvider services, PassphraseKeyProtector protector, EncryptedFileStore store, TelehealthClient client, ClinicId clinic)
     {
+        _services = services;
         _protector = protector;
         _store = store;
         Client = client;
@@ -94,15 +97,19 @@ internal sealed class ConsoleSession : IAsyncDisposable
             return null;
         }
 
-        var client = new TelehealthClient(new TelehealthClientOptions
-        {
-            RelayEndpoint = relay,
-            User = user,
-            Role = role,
-            Clinic = role == ParticipantRole.Clinician ? clinic : null,
-            Store = store,
-        });
-        var session = new ConsoleSession(protector, store, client, clinic);
+        // Registered as an app does, with AddTelehealthMessaging: it also supplies the relay's HTTP client.
+        var services = new ServiceCollection();
+        services.AddTelehealthMessaging(options =>
+            {
+                options.User = user;
+                options.Role = role;
+                options.Clinic = role == ParticipantRole.Clinician ? clinic : null;
+            })
+            .UseRelay(relay)
+            .UseStore(store);
+        ServiceProvider provider = services.BuildServiceProvider();
+        TelehealthClient client = provider.GetRequiredService<TelehealthClient>();
+        var session = new ConsoleSession(provider, protector, store, client, clinic);
         Console.WriteLine($"{app}: {client.User} ({role}), data in {folder}, relay {relay}. Type 'help'.");
         _ = session.ConnectAsync();
         return session;
@@ -144,7 +151,7 @@ internal sealed class ConsoleSession : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        await Client.DisposeAsync();
+        await _services.DisposeAsync(); // disposes the client
         await _printing;
         _store.Dispose();
         _protector.Dispose();
