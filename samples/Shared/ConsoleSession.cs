@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Callbacks;
+using TelehealthMessaging.Intake;
 using TelehealthMessaging.Messaging;
 using TelehealthMessaging.Storage;
 
@@ -104,6 +105,7 @@ internal sealed class ConsoleSession : IAsyncDisposable
                 options.User = user;
                 options.Role = role;
                 options.Clinic = role == ParticipantRole.Clinician ? clinic : null;
+                options.RedFlags = new RedFlagOptions { Region = EmergencyRegion.Korea }; // the sample clinic is in Seoul: 119
             })
             .UseRelay(relay)
             .UseStore(store);
