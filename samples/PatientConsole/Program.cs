@@ -8,6 +8,7 @@
 using System.Globalization;
 using TelehealthMessaging;
 using TelehealthMessaging.Callbacks;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Samples;
 
@@ -122,6 +123,9 @@ async Task<IntakeSubmissionId?> FillInIntakeAsync()
         Console.WriteLine($"  !!! {advice.Message}");
     }
 
+    // The answers above include both consents; the ledger records them (audited) before the intake may be sent.
+    await client.Compliance.GrantConsentAsync(ConsentPurpose.TelehealthTreatment, noticeVersion: "2026-11");
+    await client.Compliance.GrantConsentAsync(ConsentPurpose.HealthDataProcessing, noticeVersion: "2026-11");
     IntakeSubmissionResult result = await client.Intake.SubmitAsync(session.Clinic, answers);
     Console.WriteLine($"  intake {result.Submission.Id} queued for {session.Clinic}");
     return result.Submission.Id;

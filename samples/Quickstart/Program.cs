@@ -11,6 +11,7 @@
 using Microsoft.Extensions.Logging;
 using TelehealthMessaging;
 using TelehealthMessaging.Callbacks;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Messaging;
 using TelehealthMessaging.Quickstart;
@@ -89,6 +90,10 @@ try
         Transcript.Note($"\"{advice.Message}\"");
     }
 
+    // The intake needs two separate consents (treatment, and processing of health data): recorded and audited.
+    await patient.Client.Compliance.GrantConsentAsync(ConsentPurpose.TelehealthTreatment, noticeVersion: "2026-11");
+    await patient.Client.Compliance.GrantConsentAsync(ConsentPurpose.HealthDataProcessing, noticeVersion: "2026-11");
+    transcript.Say(patient, "grants consent to telehealth treatment and, separately, to processing of health data (notice 2026-11)");
     IntakeSubmissionResult submitted = await patient.Client.Intake.SubmitAsync(clinic, answers);
     transcript.Say(patient, $"submits intake {submitted.Submission.Id} to {clinic}");
 

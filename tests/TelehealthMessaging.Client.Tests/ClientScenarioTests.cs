@@ -44,6 +44,7 @@ public abstract class ClientScenarioTests : IAsyncLifetime
         await Task.WhenAll(drKim.Client.StartAsync(), drLee.Client.StartAsync(), phone.Client.StartAsync(), tablet.Client.StartAsync());
 
         // Intake with a red flag: the patient is told at once, both clinicians see it in the inbox.
+        await phone.GrantIntakeConsentsAsync();
         IntakeSubmissionResult submitted = await phone.Client.Intake.SubmitAsync(Clinic, TestParty.ChestPainIntake());
         Assert.NotNull(submitted.EmergencyAdvice);
         IntakeReceivedEvent atKim = await drKim.Events.WaitAsync<IntakeReceivedEvent>(e => e.Item.SubmissionId == submitted.Submission.Id);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using TelehealthMessaging.Relay;
 using TelehealthMessaging.Transport;
@@ -67,6 +68,9 @@ public sealed class EmbeddedRelayTarget(Func<Task<Action<RelayOptions>>> newStor
 
     public string DataDirectory { get; private set; } = "";
 
+    /// <summary>Receives the relay's log lines when set before <see cref="StartAsync"/>.</summary>
+    public CapturedLogs? Logs { get; set; }
+
     public EmbeddedRelay Relay => _relay ?? throw new InvalidOperationException("Not started.");
 
     public static EmbeddedRelayTarget Sqlite(string scheme = "ws")
@@ -98,7 +102,7 @@ public sealed class EmbeddedRelayTarget(Func<Task<Action<RelayOptions>>> newStor
             _store(o);
             o.RateLimitPerSecond = 10_000;
             o.RateLimitBurst = 10_000;
-        }, _url);
+        }, _url, Logs is null ? null : (Action<ILoggingBuilder>)(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace)));
         _url = _relay.BaseAddress.GetLeftPart(UriPartial.Authority);
         var builder = new UriBuilder(_relay.BaseAddress) { Scheme = scheme };
         return builder.Uri;

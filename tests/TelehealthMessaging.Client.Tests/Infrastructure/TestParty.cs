@@ -1,3 +1,4 @@
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Intake;
 using TelehealthMessaging.Storage;
 
@@ -38,11 +39,11 @@ public sealed class TestParty : IAsyncDisposable
         return new TestParty(new TelehealthClient(options), store);
     }
 
-    public static IntakeAnswers ChestPainIntake(string chiefComplaint = "Chest tightness since this morning")
+    public static IntakeAnswers ChestPainIntake(string chiefComplaint = "Chest tightness since this morning", string givenName = "Minji")
     {
         var intake = new TelehealthIntakeBuilder
         {
-            GivenName = "Minji",
+            GivenName = givenName,
             FamilyName = "Kim",
             BirthDate = new DateOnly(1990, 2, 3),
             Sex = AdministrativeSex.Female,
@@ -58,6 +59,12 @@ public sealed class TestParty : IAsyncDisposable
         intake.Symptoms.Add(new SymptomReport(TelehealthSymptoms.ChestPain, severity: 6) { Duration = SymptomDuration.Hours(5) });
         intake.Symptoms.Add(new SymptomReport(TelehealthSymptoms.ShortnessOfBreath, severity: 5));
         return intake.ToAnswers();
+    }
+
+    public async Task GrantIntakeConsentsAsync()
+    {
+        await Client.Compliance.GrantConsentAsync(ConsentPurpose.TelehealthTreatment, "2026-11");
+        await Client.Compliance.GrantConsentAsync(ConsentPurpose.HealthDataProcessing, "2026-11");
     }
 
     public ValueTask DisposeAsync() => Client.DisposeAsync();
