@@ -20,7 +20,7 @@ public sealed class TestParty : IAsyncDisposable
 
     public EventRecorder Events { get; }
 
-    public static TestParty Create(Uri relay, UserId user, ParticipantRole role, ClinicId? clinic = null, IDeviceStore? store = null, TimeProvider? time = null, DeviceId? device = null, CapturedLogs? logs = null)
+    public static TestParty Create(Uri relay, UserId user, ParticipantRole role, ClinicId? clinic = null, IDeviceStore? store = null, TimeProvider? time = null, DeviceId? device = null, CapturedLogs? logs = null, TimeSpan? retention = null)
     {
         store ??= new InMemoryDeviceStore();
         var options = new TelehealthClientOptions
@@ -33,6 +33,7 @@ public sealed class TestParty : IAsyncDisposable
             Device = device,
             TimeProvider = time ?? TimeProvider.System,
             LoggerFactory = logs ?? new CapturedLogs(),
+            RetentionPeriod = retention,
             OutboxBaseRetryDelay = TimeSpan.FromMilliseconds(20),
             OutboxMaxRetryDelay = TimeSpan.FromMilliseconds(200),
         };
