@@ -210,9 +210,10 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             await socket.ConnectAsync(uri, linked.Token).ConfigureAwait(false);
             return socket;
         }
-        catch (Exception error) when (error is WebSocketException or HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (Exception error) when (error is WebSocketException or HttpRequestException or OperationCanceledException)
         {
             socket.Dispose();
+            ct.ThrowIfCancellationRequested();
             return null;
         }
     }
@@ -257,9 +258,11 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
             while (!result.EndOfMessage);
         }
-        catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException)
         {
-            // Closed, aborted (AbortConnection, disposal) or silent too long: the caller reconnects and resumes.
+            // Cancellation and disposal abort the socket, which can surface as any of these: report it as the
+            // cancellation it is. Otherwise the socket closed, was aborted or went silent: the caller reconnects.
+            ct.ThrowIfCancellationRequested();
             return null;
         }
 

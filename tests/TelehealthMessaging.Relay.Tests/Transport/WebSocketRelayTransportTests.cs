@@ -81,6 +81,39 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         await stop.CancelAsync();
     }
 
+    [Fact]
+    public async Task Cancelling_while_waiting_for_a_frame_ends_the_stream_with_OperationCanceledException()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        Task connected = StateReached(bob, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        Assert.NotEqual(TransportState.Reconnecting, bob.State);
+    }
+
+    [Fact]
+    public async Task Disposing_the_transport_while_waiting_for_a_frame_ends_the_stream_with_OperationCanceledException()
+    {
+        await using RelayServer server = await StartAsync();
+        IRelayTransport bob = Transport(server, Bob, "ws");
+        Task connected = StateReached(bob, TransportState.Connected);
+        await using var stream = bob.ReceiveAsync(null).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        await bob.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        Assert.Equal(TransportState.Closed, bob.State);
+    }
+
     private async Task WaitUntilEmptyAsync(RelayTestClient client)
     {
         // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
