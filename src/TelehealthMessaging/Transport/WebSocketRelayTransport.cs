@@ -11,6 +11,11 @@ namespace TelehealthMessaging.Transport;
 /// with full-jitter backoff, resuming after the last cursor whose envelopes are all acknowledged; sends and, while no
 /// socket is open, fetches and acknowledges through the HTTP transport.
 /// </summary>
+/// <remarks>
+/// An ack sent as a frame counts only once the relay confirms it (<c>{"type":"acked"}</c>): a frame lost with its
+/// socket would otherwise leave the envelope stored behind the resume cursor until it expires. Unconfirmed acks are
+/// sent again over HTTP before each reconnect.
+/// </remarks>
 internal sealed class WebSocketRelayTransport : IRelayTransport
 {
     private const int MaxFrameBytes = 1024 * 1024;
@@ -60,6 +65,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         if (socket is { State: WebSocketState.Open })
         {
             byte[] frame = AckFrame(ids);
+            // Recorded before sending, so that a confirmation racing the send's completion is not missed.
+            _tracker.AckSent(ids);
             await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -79,10 +86,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         if (!sent)
         {
             await _http.AcknowledgeAsync(ids, cancellationToken).ConfigureAwait(false);
+            _tracker.Acknowledged(ids);
         }
-
-        // An ack frame lost with its socket leaves the envelope stored: it is delivered again and deduplicated above.
-        _tracker.Acknowledged(ids);
     }
 
     public async IAsyncEnumerable<IncomingEnvelope> ReceiveAsync(RelayCursor? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -104,6 +109,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             {
                 ct.ThrowIfCancellationRequested();
                 _status.Set(connectedBefore ? TransportState.Reconnecting : TransportState.Connecting);
+                await ResendUnconfirmedAcksAsync(ct).ConfigureAwait(false);
                 ClientWebSocket? socket = await TryConnectAsync(_tracker.ResumeCursor, ct).ConfigureAwait(false);
                 if (socket is null)
                 {
@@ -125,7 +131,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 _status.Set(TransportState.Connected);
                 try
                 {
-                    while (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false) is { } envelope)
+                    while (await ReceiveEnvelopeAsync(socket, ct).ConfigureAwait(false) is { } envelope)
                     {
                         _tracker.Delivered(envelope);
                         yield return envelope;
@@ -185,7 +191,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
 
     private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
     {
-        string relative = "v1/ws?after=" + after.ToString();
+        string relative = "v1/ws?after=" + after.ToString() + "&confirm=acks";
         var http = new Uri(_socketBase, relative);
         var uri = new UriBuilder(http) { Scheme = _socketBase.Scheme == "wss" ? "wss" : "ws" }.Uri;
         var socket = new ClientWebSocket();
@@ -218,6 +224,47 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
+    /// <summary>
+    /// Sends the acks whose frames the relay never confirmed over HTTP (a relay ignores ids it no longer holds). While
+    /// the relay is unreachable they stay pending, and their envelopes may be delivered again meanwhile.
+    /// </summary>
+    private async Task ResendUnconfirmedAcksAsync(CancellationToken ct)
+    {
+        List<MessageId> pending = _tracker.Unconfirmed();
+        for (int start = 0; start < pending.Count; start += InMemoryRelay.MaxFetchEnvelopes)
+        {
+            List<MessageId> chunk = pending.GetRange(start, Math.Min(InMemoryRelay.MaxFetchEnvelopes, pending.Count - start));
+            try
+            {
+                await _http.AcknowledgeAsync(chunk, ct).ConfigureAwait(false);
+            }
+            catch (RelayRequestException error) when (error.IsTransient)
+            {
+                return;
+            }
+
+            _tracker.Acknowledged(chunk);
+        }
+    }
+
+    /// <summary>The next envelope, applying ack confirmations read on the way; null once the socket is unusable.</summary>
+    private async Task<IncomingEnvelope?> ReceiveEnvelopeAsync(ClientWebSocket socket, CancellationToken ct)
+    {
+        while (true)
+        {
+            switch (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false))
+            {
+                case IncomingEnvelope envelope:
+                    return envelope;
+                case MessageId[] confirmed:
+                    _tracker.Acknowledged(confirmed);
+                    break;
+                default:
+                    return null;
+            }
+        }
+    }
+
     private async Task<List<IncomingEnvelope>> TryFetchAsync(RelayCursor after, CancellationToken ct)
     {
         try
@@ -230,8 +277,11 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
-    /// <summary>The next envelope frame, or null once the socket has closed, failed or gone silent too long.</summary>
-    private static async Task<IncomingEnvelope?> ReceiveFrameAsync(ClientWebSocket socket, RelayTransportOptions options, CancellationToken ct)
+    /// <summary>
+    /// The next frame: an <see cref="IncomingEnvelope"/>, the <see cref="MessageId"/>s of a confirmed ack, or null once
+    /// the socket has closed, failed, gone silent too long or sent a malformed frame.
+    /// </summary>
+    private static async Task<object?> ReceiveFrameAsync(ClientWebSocket socket, RelayTransportOptions options, CancellationToken ct)
     {
         byte[] buffer = new byte[64 * 1024];
         using var frame = new MemoryStream();
@@ -270,6 +320,24 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         {
             using JsonDocument json = JsonDocument.Parse(frame.ToArray());
             JsonElement root = json.RootElement;
+            if (root.GetProperty("type").GetString() == "acked")
+            {
+                var confirmed = new MessageId[root.GetProperty("ids").GetArrayLength()];
+                int index = 0;
+                foreach (JsonElement id in root.GetProperty("ids").EnumerateArray())
+                {
+                    string? text = id.GetString();
+                    if (!Identifier.IsValid(text))
+                    {
+                        return null;
+                    }
+
+                    confirmed[index++] = new MessageId(text!);
+                }
+
+                return confirmed;
+            }
+
             if (root.GetProperty("type").GetString() != "envelope"
                 || !RelayCursor.TryParse(root.GetProperty("cursor").GetString(), out RelayCursor cursor)
                 || !Identifier.IsValid(root.GetProperty("id").GetString()))
@@ -292,6 +360,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         private readonly object _gate = new();
         private readonly SortedDictionary<long, MessageId> _unacknowledged = [];
         private readonly Dictionary<MessageId, long> _cursorOf = [];
+        private readonly HashSet<MessageId> _unconfirmed = [];
         private long _highestDelivered;
 
         public RelayCursor ResumeCursor
@@ -315,6 +384,23 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
         }
 
+        /// <summary>Ack frames sent but not yet confirmed: kept across streams, so a later stream still resends them.</summary>
+        public void AckSent(IEnumerable<MessageId> ids)
+        {
+            lock (_gate)
+            {
+                _unconfirmed.UnionWith(ids);
+            }
+        }
+
+        public List<MessageId> Unconfirmed()
+        {
+            lock (_gate)
+            {
+                return [.. _unconfirmed];
+            }
+        }
+
         public void Delivered(IncomingEnvelope envelope)
         {
             lock (_gate)
@@ -333,6 +419,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             {
                 foreach (MessageId id in ids)
                 {
+                    _unconfirmed.Remove(id);
                     if (_cursorOf.Remove(id, out long cursor))
                     {
                         _unacknowledged.Remove(cursor);
