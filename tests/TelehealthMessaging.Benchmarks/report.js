@@ -1,15 +1,34 @@
 'use strict';
-// Turns what run.sh collected into docs/benchmarks.md. Usage: node report.js <run directory>
+// Turns what run.sh collected into docs/benchmarks.md. Usage: node report.js <run directory> [docs/benchmarks.md]
 // Every number in the output comes from the run directory; nothing here is a measurement.
+// Given the document's path, it rewrites that file in place and keeps its "Relay throughput" section (written by
+// tests/TelehealthMessaging.LoadTest/run.sh between its relay-throughput markers, with hand-written text around them);
+// without it, it writes to standard output and has nothing to keep.
 
 const fs = require('node:fs');
 const path = require('node:path');
 
 const dir = process.argv[2];
+const doc = process.argv[3];
 if (!dir) {
-  process.stderr.write('usage: node report.js <run directory written by run.sh>\n');
+  process.stderr.write('usage: node report.js <run directory written by run.sh> [docs/benchmarks.md to rewrite]\n');
   process.exit(2);
 }
+
+// The relay section of the current document: from its heading to the next second-level heading, or just the marked
+// block if the heading is gone. Read before anything is written, so the section survives the rewrite.
+function relaySection(text) {
+  const start = text.search(/^## Relay throughput$/m);
+  if (start >= 0) {
+    const next = text.slice(start + 1).search(/^## /m);
+    return (next < 0 ? text.slice(start) : text.slice(start, start + 1 + next)).trimEnd();
+  }
+
+  const marked = /<!-- relay-throughput:start[\s\S]*?<!-- relay-throughput:end -->/.exec(text);
+  return marked ? marked[0] : null;
+}
+
+const keep = doc && fs.existsSync(doc) ? relaySection(fs.readFileSync(doc, 'utf8')) : null;
 
 const machine = Object.fromEntries(fs.readFileSync(path.join(dir, 'machine.env'), 'utf8').trim().split('\n')
   .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
@@ -227,4 +246,9 @@ if (profiled.length === 0) {
   }
 }
 
-fs.writeFileSync(1, lines.join('\n') + '\n');
+if (keep) {
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  lines.push('', '', keep);
+}
+
+fs.writeFileSync(doc ?? 1, lines.join('\n') + '\n');

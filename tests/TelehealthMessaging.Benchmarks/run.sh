@@ -74,5 +74,6 @@ dotnet run --project "$here/TelehealthMessaging.Benchmarks.csproj" -c Release --
 echo "load_end=$(loadavg)" >> "$out/machine.env"
 echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$out/machine.env"
 
-node "$here/report.js" "$out" > "$root/docs/benchmarks.md"
+# report.js rewrites the file itself: a shell redirection would empty it before the relay section could be kept.
+node "$here/report.js" "$out" "$root/docs/benchmarks.md"
 log "wrote docs/benchmarks.md"

@@ -10,12 +10,16 @@ using TelehealthMessaging.Transport;
 namespace TelehealthMessaging.Relay.Api;
 
 /// <summary>
-/// GET /v1/ws?after={cursor}: pushes the device's pending envelopes after the cursor, then new ones as they are
-/// stored (woken by <see cref="MailboxSignal"/>, never by polling), and takes <c>{"type":"ack","ids":[…]}</c> frames.
+/// GET /v1/ws?after={cursor}[&amp;confirm=acks]: pushes the device's pending envelopes after the cursor, then new ones
+/// as they are stored (woken by <see cref="MailboxSignal"/>, never by polling), and takes
+/// <c>{"type":"ack","ids":[…]}</c> frames; with <c>confirm=acks</c> each applied ack frame is answered by
+/// <c>{"type":"acked","ids":[…]}</c>.
 /// </summary>
 /// <remarks>
 /// Envelopes stay in the store until acknowledged, so a client that reconnects with the last cursor it processed
 /// loses nothing; one that reconnects with an older cursor (or none) is sent its unacknowledged envelopes again.
+/// An ack frame in flight when the socket dies may never be applied: the confirmation tells the client which acks it
+/// must send again. It is opt-in so that clients reading envelope frames only keep working.
 /// </remarks>
 internal sealed class RelayWebSocketSession(
     IRelayStore store,
@@ -48,15 +52,18 @@ internal sealed class RelayWebSocketSession(
             return RelayProblem.BadRequest("invalid_query", "after must be a cursor returned by the relay.");
         }
 
+        bool confirmAcks = http.Request.Query["confirm"] == "acks";
         DeviceId device = auth.Device!.DeviceId;
         using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = options.WebSocketKeepAliveInterval }).ConfigureAwait(false);
         RelayLog.WebSocketOpened(logger, device.Value, cursor);
         // Server shutdown ends sessions at once instead of holding the host open until its shutdown timeout.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        // The push loop and ack confirmations share the socket, which allows one send at a time.
+        using var sendGate = new SemaphoreSlim(1, 1);
         int pushed = 0;
         int acknowledged = 0;
         string reason = "client closed";
-        Task<string> receiving = ReceiveAsync(socket, device, count => Interlocked.Add(ref acknowledged, count), stop.Token);
+        Task<string> receiving = ReceiveAsync(socket, device, count => Interlocked.Add(ref acknowledged, count), confirmAcks ? sendGate : null, stop.Token);
         try
         {
             while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
@@ -69,7 +76,7 @@ internal sealed class RelayWebSocketSession(
                     byte[] frame = JsonSerializer.SerializeToUtf8Bytes(
                         new PushFrame("envelope", envelope.Cursor.ToString(CultureInfo.InvariantCulture), envelope.Id.Value, envelope.Data),
                         RelayJsonContext.Default.PushFrame);
-                    await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, stop.Token).ConfigureAwait(false);
+                    await SendAsync(socket, sendGate, frame, stop.Token).ConfigureAwait(false);
                     cursor = envelope.Cursor;
                     pushed++;
                 }
@@ -107,7 +114,8 @@ internal sealed class RelayWebSocketSession(
         return null;
     }
 
-    private async Task<string> ReceiveAsync(WebSocket socket, DeviceId device, Action<int> onAcknowledged, CancellationToken ct)
+    // confirmGate is the session's send gate when the client asked for ack confirmations; otherwise null.
+    private async Task<string> ReceiveAsync(WebSocket socket, DeviceId device, Action<int> onAcknowledged, SemaphoreSlim? confirmGate, CancellationToken ct)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxClientFrameBytes);
         try
@@ -151,6 +159,10 @@ internal sealed class RelayWebSocketSession(
                 }
 
                 onAcknowledged(await api.AcknowledgeAsync(device, ids!, ct).ConfigureAwait(false));
+                if (confirmGate is not null)
+                {
+                    await SendAsync(socket, confirmGate, AckedFrame(ids!), ct).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
@@ -166,6 +178,39 @@ internal sealed class RelayWebSocketSession(
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static async Task SendAsync(WebSocket socket, SemaphoreSlim gate, byte[] frame, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static byte[] AckedFrame(List<MessageId> ids)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", "acked");
+            writer.WriteStartArray("ids");
+            foreach (MessageId id in ids)
+            {
+                writer.WriteStringValue(id.Value);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string description, CancellationToken ct)

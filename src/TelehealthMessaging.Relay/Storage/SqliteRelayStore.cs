@@ -403,10 +403,17 @@ internal sealed class SqliteRelayStore : IRelayStore
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, mailbox.Key);
             }
 
-            long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", cancellationToken, ("$d", mailbox.Key.Value), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-            if (pending + mailbox.Count() > maxPendingPerMailbox)
+            // Stored cursors are unique and at most last_cursor, so the oldest one bounds the mailbox from above with a
+            // single index seek; only a mailbox that may be near its limit is counted exactly.
+            long? oldestCursor = await ScalarAsync<long?>(connection, transaction, "SELECT min(cursor) FROM envelopes WHERE recipient = $d;", cancellationToken, ("$d", mailbox.Key.Value)).ConfigureAwait(false);
+            long pendingAtMost = oldestCursor is null ? 0 : lastCursor.Value - oldestCursor.Value + 1;
+            if (pendingAtMost + mailbox.Count() > maxPendingPerMailbox)
             {
-                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
+                long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", cancellationToken, ("$d", mailbox.Key.Value), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                if (pending + mailbox.Count() > maxPendingPerMailbox)
+                {
+                    return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
+                }
             }
 
             long cursor = lastCursor.Value;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
@@ -11,9 +12,15 @@ namespace TelehealthMessaging.Transport;
 /// with full-jitter backoff, resuming after the last cursor whose envelopes are all acknowledged; sends and, while no
 /// socket is open, fetches and acknowledges through the HTTP transport.
 /// </summary>
+/// <remarks>
+/// An ack sent as a frame counts only once the relay confirms it (<c>{"type":"acked"}</c>): a frame lost with its
+/// socket would otherwise leave the envelope stored behind the resume cursor until it expires. Unconfirmed acks are
+/// sent again over HTTP before each reconnect.
+/// </remarks>
 internal sealed class WebSocketRelayTransport : IRelayTransport
 {
     private const int MaxFrameBytes = 1024 * 1024;
+    private const int ReceiveBufferBytes = 64 * 1024;
 
     private readonly HttpRelayTransport _http;
     private readonly Uri _socketBase;
@@ -60,6 +67,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         if (socket is { State: WebSocketState.Open })
         {
             byte[] frame = AckFrame(ids);
+            // Recorded before sending, so that a confirmation racing the send's completion is not missed.
+            _tracker.AckSent(ids);
             await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -79,10 +88,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         if (!sent)
         {
             await _http.AcknowledgeAsync(ids, cancellationToken).ConfigureAwait(false);
+            _tracker.Acknowledged(ids);
         }
-
-        // An ack frame lost with its socket leaves the envelope stored: it is delivered again and deduplicated above.
-        _tracker.Acknowledged(ids);
     }
 
     public async IAsyncEnumerable<IncomingEnvelope> ReceiveAsync(RelayCursor? after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -104,6 +111,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             {
                 ct.ThrowIfCancellationRequested();
                 _status.Set(connectedBefore ? TransportState.Reconnecting : TransportState.Connecting);
+                await ResendUnconfirmedAcksAsync(ct).ConfigureAwait(false);
                 ClientWebSocket? socket = await TryConnectAsync(_tracker.ResumeCursor, ct).ConfigureAwait(false);
                 if (socket is null)
                 {
@@ -125,7 +133,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 _status.Set(TransportState.Connected);
                 try
                 {
-                    while (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false) is { } envelope)
+                    while (await ReceiveEnvelopeAsync(socket, ct).ConfigureAwait(false) is { } envelope)
                     {
                         _tracker.Delivered(envelope);
                         yield return envelope;
@@ -185,7 +193,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
 
     private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
     {
-        string relative = "v1/ws?after=" + after.ToString();
+        string relative = "v1/ws?after=" + after.ToString() + "&confirm=acks";
         var http = new Uri(_socketBase, relative);
         var uri = new UriBuilder(http) { Scheme = _socketBase.Scheme == "wss" ? "wss" : "ws" }.Uri;
         var socket = new ClientWebSocket();
@@ -210,10 +218,52 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             await socket.ConnectAsync(uri, linked.Token).ConfigureAwait(false);
             return socket;
         }
-        catch (Exception error) when (error is WebSocketException or HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (Exception error) when (error is WebSocketException or HttpRequestException or OperationCanceledException)
         {
             socket.Dispose();
+            ct.ThrowIfCancellationRequested();
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Sends the acks whose frames the relay never confirmed over HTTP (a relay ignores ids it no longer holds). While
+    /// the relay is unreachable they stay pending, and their envelopes may be delivered again meanwhile.
+    /// </summary>
+    private async Task ResendUnconfirmedAcksAsync(CancellationToken ct)
+    {
+        List<MessageId> pending = _tracker.Unconfirmed();
+        for (int start = 0; start < pending.Count; start += InMemoryRelay.MaxFetchEnvelopes)
+        {
+            List<MessageId> chunk = pending.GetRange(start, Math.Min(InMemoryRelay.MaxFetchEnvelopes, pending.Count - start));
+            try
+            {
+                await _http.AcknowledgeAsync(chunk, ct).ConfigureAwait(false);
+            }
+            catch (RelayRequestException error) when (error.IsTransient)
+            {
+                return;
+            }
+
+            _tracker.Acknowledged(chunk);
+        }
+    }
+
+    /// <summary>The next envelope, applying ack confirmations read on the way; null once the socket is unusable.</summary>
+    private async Task<IncomingEnvelope?> ReceiveEnvelopeAsync(ClientWebSocket socket, CancellationToken ct)
+    {
+        while (true)
+        {
+            switch (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false))
+            {
+                case IncomingEnvelope envelope:
+                    return envelope;
+                case MessageId[] confirmed:
+                    _tracker.Acknowledged(confirmed);
+                    break;
+                default:
+                    return null;
+            }
         }
     }
 
@@ -229,11 +279,14 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
-    /// <summary>The next envelope frame, or null once the socket has closed, failed or gone silent too long.</summary>
-    private static async Task<IncomingEnvelope?> ReceiveFrameAsync(ClientWebSocket socket, RelayTransportOptions options, CancellationToken ct)
+    /// <summary>
+    /// The next frame: an <see cref="IncomingEnvelope"/>, the <see cref="MessageId"/>s of a confirmed ack, or null once
+    /// the socket has closed, failed, gone silent too long or sent a malformed frame.
+    /// </summary>
+    internal static async Task<object?> ReceiveFrameAsync(WebSocket socket, RelayTransportOptions options, CancellationToken ct)
     {
-        byte[] buffer = new byte[64 * 1024];
-        using var frame = new MemoryStream();
+        // Pooled, not allocated per frame: at relay throughput a fresh 64 KiB array per frame dominated the garbage.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
         try
         {
 #if NET9_0_OR_GREATER
@@ -244,29 +297,70 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
             CancellationToken receiveToken = linked.Token;
 #endif
+            int length = 0;
             ValueWebSocketReceiveResult result;
-            do
+            try
             {
-                result = await socket.ReceiveAsync(buffer.AsMemory(), receiveToken).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close || frame.Length + result.Count > MaxFrameBytes)
+                do
                 {
-                    return null;
+                    if (length == buffer.Length)
+                    {
+                        // A frame larger than the buffer (a big envelope): grow it, up to the frame limit.
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), receiveToken).ConfigureAwait(false);
+                    length += result.Count;
+                    if (result.MessageType == WebSocketMessageType.Close || length > MaxFrameBytes)
+                    {
+                        return null;
+                    }
                 }
-
-                frame.Write(buffer, 0, result.Count);
+                while (!result.EndOfMessage);
             }
-            while (!result.EndOfMessage);
-        }
-        catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            // Closed, aborted (AbortConnection, disposal) or silent too long: the caller reconnects and resumes.
-            return null;
-        }
+            catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Cancellation and disposal abort the socket, which can surface as any of these: report it as the
+                // cancellation it is. Otherwise the socket closed, was aborted or went silent: the caller reconnects.
+                ct.ThrowIfCancellationRequested();
+                return null;
+            }
 
+            return ParseFrame(buffer.AsMemory(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static object? ParseFrame(ReadOnlyMemory<byte> frame)
+    {
         try
         {
-            using JsonDocument json = JsonDocument.Parse(frame.ToArray());
+            using JsonDocument json = JsonDocument.Parse(frame);
             JsonElement root = json.RootElement;
+            if (root.GetProperty("type").GetString() == "acked")
+            {
+                var confirmed = new MessageId[root.GetProperty("ids").GetArrayLength()];
+                int index = 0;
+                foreach (JsonElement id in root.GetProperty("ids").EnumerateArray())
+                {
+                    string? text = id.GetString();
+                    if (!Identifier.IsValid(text))
+                    {
+                        return null;
+                    }
+
+                    confirmed[index++] = new MessageId(text!);
+                }
+
+                return confirmed;
+            }
+
             if (root.GetProperty("type").GetString() != "envelope"
                 || !RelayCursor.TryParse(root.GetProperty("cursor").GetString(), out RelayCursor cursor)
                 || !Identifier.IsValid(root.GetProperty("id").GetString()))
@@ -289,6 +383,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         private readonly object _gate = new();
         private readonly SortedDictionary<long, MessageId> _unacknowledged = [];
         private readonly Dictionary<MessageId, long> _cursorOf = [];
+        private readonly HashSet<MessageId> _unconfirmed = [];
         private long _highestDelivered;
 
         public RelayCursor ResumeCursor
@@ -312,6 +407,23 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
         }
 
+        /// <summary>Ack frames sent but not yet confirmed: kept across streams, so a later stream still resends them.</summary>
+        public void AckSent(IEnumerable<MessageId> ids)
+        {
+            lock (_gate)
+            {
+                _unconfirmed.UnionWith(ids);
+            }
+        }
+
+        public List<MessageId> Unconfirmed()
+        {
+            lock (_gate)
+            {
+                return [.. _unconfirmed];
+            }
+        }
+
         public void Delivered(IncomingEnvelope envelope)
         {
             lock (_gate)
@@ -330,6 +442,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             {
                 foreach (MessageId id in ids)
                 {
+                    _unconfirmed.Remove(id);
                     if (_cursorOf.Remove(id, out long cursor))
                     {
                         _unacknowledged.Remove(cursor);

@@ -35,9 +35,9 @@ public abstract class RelayTransportTestBase : IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
-    private protected async Task<RelayServer> StartAsync(Action<RelayOptions> store, bool register = true)
+    private protected async Task<RelayServer> StartAsync(Action<RelayOptions> store, bool register = true, Action<IServiceCollection>? services = null)
     {
-        RelayServer server = await RelayServer.StartAsync(store);
+        RelayServer server = await RelayServer.StartAsync(store, services);
         if (register)
         {
             using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);

@@ -81,6 +81,73 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         await stop.CancelAsync();
     }
 
+    [Fact]
+    public async Task An_ack_frame_lost_with_its_socket_is_sent_again_after_reconnect_so_the_envelope_is_deleted()
+    {
+        await using RelayServer server = await StartAsync(await Stores.NewStoreAsync(), services: FirstAcknowledgementFailsStore.Install);
+        await using IRelayTransport alice = Transport(server, Alice, "http");
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        var envelope = new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope());
+        await alice.SendAsync([envelope]);
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool dropped = false;
+        bob.StateChanged += (_, e) =>
+        {
+            dropped |= e.Current == TransportState.Reconnecting;
+            if (dropped && e.Current == TransportState.Connected)
+            {
+                reconnected.TrySetResult();
+            }
+        };
+
+        // The relay fails to apply this ack frame and closes the socket.
+        await bob.AcknowledgeAsync([stream.Current.Id]);
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await reconnected.Task.WaitAsync(Patience);
+
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
+        Assert.False(next.IsCompleted);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Cancelling_while_waiting_for_a_frame_ends_the_stream_with_OperationCanceledException()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        Task connected = StateReached(bob, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        Assert.NotEqual(TransportState.Reconnecting, bob.State);
+    }
+
+    [Fact]
+    public async Task Disposing_the_transport_while_waiting_for_a_frame_ends_the_stream_with_OperationCanceledException()
+    {
+        await using RelayServer server = await StartAsync();
+        IRelayTransport bob = Transport(server, Bob, "ws");
+        Task connected = StateReached(bob, TransportState.Connected);
+        await using var stream = bob.ReceiveAsync(null).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        await bob.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        Assert.Equal(TransportState.Closed, bob.State);
+    }
+
     private async Task WaitUntilEmptyAsync(RelayTestClient client)
     {
         // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
