@@ -47,13 +47,17 @@ internal sealed class LoadDevice
     public async Task RegisterAsync(HttpClient http, CancellationToken ct)
     {
         byte[] agreement = _agreementKey.GeneratePublicKey().GetEncoded();
+        byte[] signing = _identityKey.GeneratePublicKey().GetEncoded();
+
+        // The identity binding the relay verifies: label ‖ algorithm 0x01 ‖ signing key ‖ agreement key (see IdentityKey).
+        byte[] binding = [.. "TelehealthMessaging_IdentityBinding_v1"u8, 0x01, .. signing, .. agreement];
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["userId"] = UserId.Value,
             ["deviceId"] = DeviceId.Value,
-            ["identityKey"] = _identityKey.GeneratePublicKey().GetEncoded(),
+            ["identityKey"] = signing,
             ["agreementKey"] = agreement,
-            ["agreementKeySignature"] = Sign(agreement),
+            ["agreementKeySignature"] = Sign(binding),
         });
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/devices") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
