@@ -8,39 +8,17 @@ namespace TelehealthMessaging.Client.Tests;
 /// The whole story through the public API: a patient with two devices, a clinic with two clinicians racing to claim,
 /// intake, messages both ways with receipts, and the callback lifecycle. Runs against every relay target.
 /// </summary>
-public abstract class ClientScenarioTests : IAsyncLifetime
+public abstract class ClientScenarioTests : ClientTestBase
 {
     private static readonly ClinicId Clinic = new("seoul-clinic");
-    private readonly List<TestParty> _parties = [];
-    private RelayTarget _target = null!;
-    private Uri _relay = null!;
-
-    protected abstract RelayTarget CreateTarget();
-
-    public async Task InitializeAsync()
-    {
-        _target = CreateTarget();
-        _relay = await _target.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (TestParty party in _parties)
-        {
-            await party.DisposeAsync();
-        }
-
-        await _target.DisposeAsync();
-    }
-
     [SkippableFact]
     public async Task Intake_claim_messages_receipts_and_callback_reach_every_device_of_every_party()
     {
-        TestParty drKim = Add(TestParty.Create(_relay, new UserId("dr-kim"), ParticipantRole.Clinician, Clinic));
-        TestParty drLee = Add(TestParty.Create(_relay, new UserId("dr-lee"), ParticipantRole.Clinician, Clinic));
+        TestParty drKim = Add(TestParty.Create(Relay, new UserId("dr-kim"), ParticipantRole.Clinician, Clinic));
+        TestParty drLee = Add(TestParty.Create(Relay, new UserId("dr-lee"), ParticipantRole.Clinician, Clinic));
         var patientId = new UserId("patient-42");
-        TestParty phone = Add(TestParty.Create(_relay, patientId, ParticipantRole.Patient));
-        TestParty tablet = Add(TestParty.Create(_relay, patientId, ParticipantRole.Patient));
+        TestParty phone = Add(TestParty.Create(Relay, patientId, ParticipantRole.Patient));
+        TestParty tablet = Add(TestParty.Create(Relay, patientId, ParticipantRole.Patient));
         await Task.WhenAll(drKim.Client.StartAsync(), drLee.Client.StartAsync(), phone.Client.StartAsync(), tablet.Client.StartAsync());
 
         // Intake with a red flag: the patient is told at once, both clinicians see it in the inbox.
@@ -110,12 +88,6 @@ public abstract class ClientScenarioTests : IAsyncLifetime
         HistoryPage tabletHistory = await tablet.Client.Conversations.GetHistoryAsync(submitted.ConversationId);
         Assert.Equal(phoneHistory.Messages.Select(m => m.Id), tabletHistory.Messages.Select(m => m.Id));
         Assert.Contains(phoneHistory.Messages, m => m.Id == question.Id);
-    }
-
-    private TestParty Add(TestParty party)
-    {
-        _parties.Add(party);
-        return party;
     }
 }
 

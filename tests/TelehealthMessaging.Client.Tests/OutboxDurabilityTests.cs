@@ -9,38 +9,16 @@ namespace TelehealthMessaging.Client.Tests;
 /// The outbox: items stored before the call returns survive the app being killed (the client disposed without
 /// flushing, its store reopened by a new client) while the relay is down, and then arrive exactly once, in order.
 /// </summary>
-public abstract class OutboxDurabilityTests : IAsyncLifetime
+public abstract class OutboxDurabilityTests : ClientTestBase
 {
     private static readonly ClinicId Clinic = new("outbox-clinic");
-    private readonly List<TestParty> _parties = [];
-    private RelayTarget _target = null!;
-    private Uri _relay = null!;
-
-    protected abstract RelayTarget CreateTarget();
-
-    public async Task InitializeAsync()
-    {
-        _target = CreateTarget();
-        _relay = await _target.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (TestParty party in _parties)
-        {
-            await party.DisposeAsync();
-        }
-
-        await _target.DisposeAsync();
-    }
-
     [SkippableFact]
-    public async Task Items_enqueued_while_the_relay_is_down_survive_an_app_kill_and_arrive_once_in_order()
+    public async Task Items_enqueued_while_theRelay_is_down_survive_an_app_kill_and_arrive_once_in_order()
     {
-        TestParty clinician = Add(TestParty.Create(_relay, new UserId("dr-outbox"), ParticipantRole.Clinician, Clinic));
+        TestParty clinician = Add(TestParty.Create(Relay, new UserId("dr-outbox"), ParticipantRole.Clinician, Clinic));
         var store = new InMemoryDeviceStore();
         var patientId = new UserId("patient-outbox");
-        TestParty patient = TestParty.Create(_relay, patientId, ParticipantRole.Patient, store: store);
+        TestParty patient = TestParty.Create(Relay, patientId, ParticipantRole.Patient, store: store);
         await Task.WhenAll(clinician.Client.StartAsync(), patient.Client.StartAsync());
         Conversation conversation = await patient.Client.Conversations.OpenWithClinicAsync(Clinic);
         ConversationMessage first = await patient.Client.Messages.SendTextAsync(conversation.Id, "m00");
@@ -48,7 +26,7 @@ public abstract class OutboxDurabilityTests : IAsyncLifetime
 
         // The relay goes away; the app keeps sending, then is killed without flushing.
         DeviceId device = patient.Client.Device;
-        await _target.MakeUnreachableAsync(device);
+        await Target.MakeUnreachableAsync(device);
         var sent = new List<MessageId> { first.Id };
         for (int i = 1; i <= 12; i++)
         {
@@ -60,8 +38,8 @@ public abstract class OutboxDurabilityTests : IAsyncLifetime
         await patient.Client.DisposeAsync();
 
         // Relay back, app restarted on the same store: everything is delivered.
-        _relay = await RestoreAsync(device);
-        TestParty restarted = Add(TestParty.Create(_relay, patientId, ParticipantRole.Patient, store: store));
+        Relay = await RestoreAsync(device);
+        TestParty restarted = Add(TestParty.Create(Relay, patientId, ParticipantRole.Patient, store: store));
         await restarted.Client.FlushAsync();
         foreach (MessageId id in sent)
         {
@@ -81,18 +59,18 @@ public abstract class OutboxDurabilityTests : IAsyncLifetime
     [SkippableFact]
     public async Task An_item_in_the_outbox_of_a_disposed_client_is_sent_by_the_next_client_on_the_store()
     {
-        TestParty clinician = Add(TestParty.Create(_relay, new UserId("dr-restart"), ParticipantRole.Clinician, Clinic));
+        TestParty clinician = Add(TestParty.Create(Relay, new UserId("dr-restart"), ParticipantRole.Clinician, Clinic));
         var store = new InMemoryDeviceStore();
         var patientId = new UserId("patient-restart");
         await clinician.Client.StartAsync();
 
         // Killed right after the call returned: the item may or may not have left; either way it arrives once.
-        TestParty patient = TestParty.Create(_relay, patientId, ParticipantRole.Patient, store: store);
+        TestParty patient = TestParty.Create(Relay, patientId, ParticipantRole.Patient, store: store);
         Conversation conversation = await patient.Client.Conversations.OpenWithClinicAsync(Clinic);
         ConversationMessage message = await patient.Client.Messages.SendTextAsync(conversation.Id, "sent just before the crash");
         await patient.Client.DisposeAsync();
 
-        TestParty restarted = Add(TestParty.Create(_relay, patientId, ParticipantRole.Patient, store: store));
+        TestParty restarted = Add(TestParty.Create(Relay, patientId, ParticipantRole.Patient, store: store));
         await restarted.Client.FlushAsync();
         await clinician.Events.WaitAsync<MessageReceivedEvent>(e => e.Message.Id == message.Id);
         Assert.Contains((await restarted.Client.Messages.GetAsync(conversation.Id, message.Id))!.Status, new[] { MessageStatus.Sent, MessageStatus.Delivered });
@@ -101,14 +79,8 @@ public abstract class OutboxDurabilityTests : IAsyncLifetime
 
     protected virtual async Task<Uri> RestoreAsync(DeviceId device)
     {
-        await _target.MakeReachableAsync(device);
-        return _relay;
-    }
-
-    private TestParty Add(TestParty party)
-    {
-        _parties.Add(party);
-        return party;
+        await Target.MakeReachableAsync(device);
+        return Relay;
     }
 }
 

@@ -1,75 +1,40 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace TelehealthMessaging.Relay.Tests.Infrastructure;
 
-/// <summary>The real relay on Kestrel at 127.0.0.1 on a random port, wired the way Program.cs wires it.</summary>
+/// <summary>The real relay on Kestrel at 127.0.0.1 on a random port (<see cref="EmbeddedRelay"/>), with every log line kept.</summary>
 internal sealed class RelayServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private bool _stopped;
+    private readonly EmbeddedRelay _relay;
 
-    private RelayServer(WebApplication app, Uri baseAddress, CapturedLogs logs)
+    private RelayServer(EmbeddedRelay relay, CapturedLogs logs)
     {
-        _app = app;
-        BaseAddress = baseAddress;
+        _relay = relay;
         Logs = logs;
     }
 
-    public Uri BaseAddress { get; }
+    public Uri BaseAddress => _relay.BaseAddress;
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _relay.Services;
 
     public CapturedLogs Logs { get; }
 
     public static async Task<RelayServer> StartAsync(Action<RelayOptions> configure, Action<IServiceCollection>? services = null)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
         var logs = new CapturedLogs();
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Debug);
-        builder.Logging.AddProvider(logs);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-        builder.Services.AddTelehealthRelay(configure);
-        services?.Invoke(builder.Services);
-
-        WebApplication app = builder.Build();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseWebSockets();
-        app.MapTelehealthRelay();
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new RelayServer(app, new Uri(address), logs);
+        EmbeddedRelay relay = await EmbeddedRelay.StartAsync(
+            configure,
+            configureLogging: logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(logs),
+            configureServices: services);
+        return new RelayServer(relay, logs);
     }
 
     /// <summary>Stops at once, as a crash would: no grace period for open requests or WebSockets.</summary>
-    public async Task KillAsync()
-    {
-        if (!_stopped)
-        {
-            _stopped = true;
-            await _app.StopAsync(new CancellationToken(canceled: true));
-        }
-    }
+    public Task KillAsync() => _relay.KillAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_stopped)
-        {
-            _stopped = true;
-            await _app.StopAsync();
-        }
-
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _relay.DisposeAsync();
 }
 
 /// <summary>Keeps every formatted log line, so that tests can prove what never reaches a log.</summary>
