@@ -66,6 +66,9 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 1031, Level = LogLevel.Warning, Message = "{Count} resident registration numbers found in outgoing content; policy {Mode} applied.")]
     public static partial void SensitiveIdentifiersFound(ILogger logger, int count, TelehealthMessaging.Compliance.SensitiveIdentifierMode mode);
 
+    [LoggerMessage(EventId = 1032, Level = LogLevel.Warning, Message = "Applying the retention policy at start-up failed with {ErrorCode}.")]
+    public static partial void RetentionFailed(ILogger logger, TelehealthErrorCode errorCode);
+
     [LoggerMessage(EventId = 1030, Level = LogLevel.Information, Message = "Conversation {ConversationId} erased.")]
     public static partial void ConversationErased(ILogger logger, string conversationId);
 }

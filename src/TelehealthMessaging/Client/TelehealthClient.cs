@@ -192,6 +192,9 @@ public sealed partial class TelehealthClient : IAsyncDisposable, IDisposable
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         await OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // A device the relay refused can never drain its outbox: surface that refusal instead of waiting forever.
+        await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         while (await PendingOutboxCountAsync(cancellationToken).ConfigureAwait(false) > 0)
         {
             TaskCompletionSource drained = Volatile.Read(ref _outboxDrained);
@@ -386,7 +389,16 @@ public sealed partial class TelehealthClient : IAsyncDisposable, IDisposable
         _transport.StateChanged += (_, e) => Publish(new ConnectionStateChangedEvent(e.Current) { OccurredAt = _time.GetUtcNow() });
         _ready.TrySetResult();
         ClientLog.Connected(_logger);
-        await Compliance.ApplyRetentionAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await Compliance.ApplyRetentionAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // Retention runs again at the next start or when the app calls it; it must not keep the loops from starting.
+            ClientLog.RetentionFailed(_logger, ErrorCodeOf(ex));
+        }
+
         await Task.WhenAll(ReceiveLoopAsync(ct), OutboxLoopAsync(ct)).ConfigureAwait(false);
     }
 
