@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using TelehealthMessaging.Messaging;
 
 namespace TelehealthMessaging;
 
@@ -76,6 +77,24 @@ internal sealed class WorkItemRecord
     public string? ClaimedByDevice { get; set; }
 
     public long? ClaimedAt { get; set; }
+
+    /// <summary>Records the first claim; returns <see langword="false"/> when one is already recorded.</summary>
+    public bool TryRecordClaim(ClaimNotice claim)
+    {
+        if (ClaimedBy is not null)
+        {
+            return false;
+        }
+
+        ClaimedBy = claim.ClaimedBy.Value;
+        ClaimedByDevice = claim.ClaimedByDevice.Value;
+        ClaimedAt = claim.ClaimedAt.ToUnixTimeMilliseconds();
+        return true;
+    }
+
+    /// <summary>Replaces the stored callback request with its new state, keeping the message that created it.</summary>
+    public void StoreCallbackState(SecureMessage current, Callbacks.CallbackRequest request) =>
+        Message = MessageSerializer.Serialize(new SecureMessage(current.Id, current.ConversationId, current.Sender, current.SenderDevice, current.SentAt, new CallbackRequestContent(request), current.InResponseTo));
 }
 
 internal sealed class PublishedKeysRecord

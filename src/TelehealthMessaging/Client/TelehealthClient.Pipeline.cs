@@ -567,7 +567,7 @@ public sealed partial class TelehealthClient
             return null;
         }
 
-        record.Message = MessageSerializer.Serialize(new SecureMessage(current.Id, current.ConversationId, current.Sender, current.SenderDevice, current.SentAt, new CallbackRequestContent(updated), current.InResponseTo));
+        record.StoreCallbackState(current, updated);
         await _data.SaveWorkItemAsync(route.Id, CallbackCollection, record, ct).ConfigureAwait(false);
         return new CallbackChangedEvent(route.Id, updated) { OccurredAt = now };
     }
@@ -581,14 +581,11 @@ public sealed partial class TelehealthClient
                 foreach (string collection in new[] { IntakeCollection, CallbackCollection })
                 {
                     WorkItemRecord? record = await _data.GetWorkItemAsync(route.Id, collection, claim.ItemId, ct).ConfigureAwait(false);
-                    if (record is null || record.ClaimedBy is not null)
+                    if (record is null || !record.TryRecordClaim(claim))
                     {
                         continue;
                     }
 
-                    record.ClaimedBy = claim.ClaimedBy.Value;
-                    record.ClaimedByDevice = claim.ClaimedByDevice.Value;
-                    record.ClaimedAt = claim.ClaimedAt.ToUnixTimeMilliseconds();
                     await _data.SaveWorkItemAsync(route.Id, collection, record, ct).ConfigureAwait(false);
                     claimed = new WorkItemClaimedEvent(route.Id, claim.ItemId, ToClaim(record)!) { OccurredAt = _time.GetUtcNow() };
                 }
@@ -618,11 +615,8 @@ public sealed partial class TelehealthClient
             async () =>
             {
                 record = await data.GetWorkItemAsync(conversationId, collection, itemId, ct).ConfigureAwait(false);
-                if (record is not null && record.ClaimedBy is null)
+                if (record is not null && record.TryRecordClaim(notice))
                 {
-                    record.ClaimedBy = notice.ClaimedBy.Value;
-                    record.ClaimedByDevice = notice.ClaimedByDevice.Value;
-                    record.ClaimedAt = notice.ClaimedAt.ToUnixTimeMilliseconds();
                     await data.SaveWorkItemAsync(conversationId, collection, record, ct).ConfigureAwait(false);
                 }
             },
@@ -687,7 +681,7 @@ public sealed partial class TelehealthClient
                     return;
                 }
 
-                record.Message = MessageSerializer.Serialize(new SecureMessage(current.Id, current.ConversationId, current.Sender, current.SenderDevice, current.SentAt, new CallbackRequestContent(after), current.InResponseTo));
+                record.StoreCallbackState(current, after);
                 await data.SaveWorkItemAsync(conversationId, CallbackCollection, record, ct).ConfigureAwait(false);
             },
             ct).ConfigureAwait(false);

@@ -506,16 +506,16 @@ public sealed partial class TelehealthClient : IAsyncDisposable, IDisposable
         request ?? throw new TelehealthException(TelehealthErrorCode.NotFound, "No callback request with that id is known to this device.");
 }
 
-/// <summary>Exponential backoff with full jitter and a cap; <see cref="Reset"/> after a success.</summary>
+/// <summary>An attempt counter over <see cref="ReconnectBackoff"/> (full jitter, capped); <see cref="Reset"/> after a success.</summary>
 internal sealed class RetryDelay(TimeSpan baseDelay, TimeSpan maxDelay)
 {
     private int _attempt;
 
+    // At least 1 ms, so a retry loop never spins on a zero delay.
     public TimeSpan Next()
     {
-        double cap = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(_attempt, 30)));
-        _attempt++;
-        return TimeSpan.FromMilliseconds(Math.Max(1, Random.Shared.NextDouble() * cap));
+        TimeSpan delay = ReconnectBackoff.Next(_attempt++, baseDelay, maxDelay, Random.Shared);
+        return delay < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : delay;
     }
 
     public void Reset() => _attempt = 0;
