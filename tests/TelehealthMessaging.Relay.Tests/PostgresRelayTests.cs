@@ -59,8 +59,18 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
 
         // The listener notices, backs off on the relay's clock, and listens again once the clock moves on.
         await WaitUntilAsync(() => Task.FromResult(two.Logs.Lines.Any(l => l.Contains("lost its PostgreSQL connection", StringComparison.Ordinal))));
-        Clock.Advance(TimeSpan.FromSeconds(1));
-        await listener.Listening.WaitAsync(Timeout);
+
+        // The log line is written just before the listener's delay timer is created on the fake clock, so one advance
+        // can land before the timer exists; keep moving the clock until it listens again.
+        await WaitUntilAsync(() =>
+        {
+            if (!listener.Listening.IsCompleted)
+            {
+                Clock.Advance(TimeSpan.FromSeconds(1));
+            }
+
+            return Task.FromResult(listener.Listening.IsCompleted);
+        });
         await clientOne.SubmitAsync(alice, ("after-failover", bob, bob.SealedEnvelope()));
         var frame = await socket.ReceiveAsync(Timeout);
 
