@@ -347,9 +347,20 @@ internal sealed class RelayApi(
                 return RelayProblem.Create(StatusCodes.Status429TooManyRequests, "mailbox_full", "A recipient's mailbox is full; nothing was stored.", outcome.FailedRecipient?.Value, TimeSpan.FromSeconds(60));
         }
 
-        foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
+        if (outcome.Appended.Count > 0)
         {
-            signal.Notify(recipient.Value);
+            foreach (RelayMailboxAppend append in outcome.Appended)
+            {
+                signal.Publish(append.Recipient, append.Envelopes);
+            }
+        }
+        else
+        {
+            // A store that does not report what it appended: the sessions read their mailboxes.
+            foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
+            {
+                signal.Notify(recipient.Value);
+            }
         }
 
         var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();

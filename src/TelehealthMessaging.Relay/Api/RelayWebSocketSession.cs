@@ -11,7 +11,7 @@ namespace TelehealthMessaging.Relay.Api;
 
 /// <summary>
 /// GET /v1/ws?after={cursor}[&amp;confirm=acks]: pushes the device's pending envelopes after the cursor, then new ones
-/// as they are stored (woken by <see cref="MailboxSignal"/>, never by polling), and takes
+/// as they are stored (handed over by <see cref="MailboxSignal"/>, never by polling), and takes
 /// <c>{"type":"ack","ids":[…]}</c> frames; with <c>confirm=acks</c> each applied ack frame is answered by
 /// <c>{"type":"acked","ids":[…]}</c>.
 /// </summary>
@@ -66,30 +66,53 @@ internal sealed class RelayWebSocketSession(
         Task<string> receiving = ReceiveAsync(socket, device, count => Interlocked.Add(ref acknowledged, count), confirmAcks ? sendGate : null, stop.Token);
         try
         {
+            // Subscribed before the first mailbox read, so that nothing committed after that read is missed.
+            using MailboxSubscription subscription = signal.Subscribe(device);
+            bool readStore = true;
             while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
-                // Take the signal before reading, so a store that commits after the read still wakes us.
-                Task wake = signal.NextSignal(device);
-                IReadOnlyList<RelayPendingEnvelope> batch = await store.FetchEnvelopesAsync(device, cursor, options.MaxFetchEnvelopes, options.TimeProvider.GetUtcNow(), stop.Token).ConfigureAwait(false);
-                foreach (RelayPendingEnvelope envelope in batch)
+                if (readStore)
                 {
-                    byte[] frame = JsonSerializer.SerializeToUtf8Bytes(
-                        new PushFrame("envelope", envelope.Cursor.ToString(CultureInfo.InvariantCulture), envelope.Id.Value, envelope.Data),
-                        RelayJsonContext.Default.PushFrame);
-                    await SendAsync(socket, sendGate, frame, stop.Token).ConfigureAwait(false);
-                    cursor = envelope.Cursor;
-                    pushed++;
+                    IReadOnlyList<RelayPendingEnvelope> batch = await store.FetchEnvelopesAsync(device, cursor, options.MaxFetchEnvelopes, options.TimeProvider.GetUtcNow(), stop.Token).ConfigureAwait(false);
+                    foreach (RelayPendingEnvelope envelope in batch)
+                    {
+                        await PushAsync(socket, sendGate, envelope, stop.Token).ConfigureAwait(false);
+                        cursor = envelope.Cursor;
+                        pushed++;
+                    }
+
+                    readStore = batch.Count == options.MaxFetchEnvelopes;
+                    if (readStore)
+                    {
+                        continue;
+                    }
                 }
 
-                if (batch.Count == options.MaxFetchEnvelopes)
-                {
-                    continue;
-                }
-
-                Task finished = await Task.WhenAny(wake, receiving).ConfigureAwait(false);
+                Task finished = await Task.WhenAny(subscription.WaitAsync(), receiving).ConfigureAwait(false);
                 if (finished == receiving)
                 {
                     break;
+                }
+
+                readStore = subscription.Take(out List<RelayPendingEnvelope> handed);
+                foreach (RelayPendingEnvelope envelope in handed)
+                {
+                    if (envelope.Cursor <= cursor)
+                    {
+                        // Already pushed by a mailbox read.
+                        continue;
+                    }
+
+                    if (envelope.Cursor != cursor + 1)
+                    {
+                        // A gap: something committed in between was not handed to this session; the store has it.
+                        readStore = true;
+                        break;
+                    }
+
+                    await PushAsync(socket, sendGate, envelope, stop.Token).ConfigureAwait(false);
+                    cursor = envelope.Cursor;
+                    pushed++;
                 }
             }
 
@@ -179,6 +202,13 @@ internal sealed class RelayWebSocketSession(
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static Task PushAsync(WebSocket socket, SemaphoreSlim gate, RelayPendingEnvelope envelope, CancellationToken ct) =>
+        SendAsync(
+            socket,
+            gate,
+            JsonSerializer.SerializeToUtf8Bytes(new PushFrame("envelope", envelope.Cursor.ToString(CultureInfo.InvariantCulture), envelope.Id.Value, envelope.Data), RelayJsonContext.Default.PushFrame),
+            ct);
 
     private static async Task SendAsync(WebSocket socket, SemaphoreSlim gate, byte[] frame, CancellationToken ct)
     {

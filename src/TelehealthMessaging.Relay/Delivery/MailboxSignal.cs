@@ -1,36 +1,179 @@
-using System.Collections.Concurrent;
+using TelehealthMessaging.Relay.Storage;
 
 namespace TelehealthMessaging.Relay.Delivery;
 
 /// <summary>
-/// Wakes this instance's WebSocket sessions when their mailbox may have new envelopes. Fed by local submissions and,
-/// on PostgreSQL, by LISTEN/NOTIFY from other instances.
+/// Connects submissions to this instance's WebSocket sessions. Envelopes stored by this instance are handed to the
+/// recipient's sessions as they are (<see cref="Publish"/>), so a session pushes them without reading its mailbox back;
+/// a wake-up without envelopes (<see cref="Notify"/>: on PostgreSQL, another instance stored something) makes the
+/// session read its mailbox.
 /// </summary>
 /// <remarks>
-/// A session takes <see cref="NextSignal"/> BEFORE reading its mailbox; a submission that commits after that read
-/// completes the task, so no wake-up falls between reading and waiting.
+/// A session subscribes BEFORE its first mailbox read, so nothing committed after that read is missed. Handing over is
+/// an optimisation, never the record: envelopes stay in the store until acknowledged, and a session that sees a gap in
+/// the cursors, or whose hand-over queue overflowed, reads the store instead.
 /// </remarks>
 internal sealed class MailboxSignal
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<MailboxSubscription>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
 
-    public Task NextSignal(DeviceId mailbox) =>
-        _waiters.GetOrAdd(mailbox.Value, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-
-    public void Notify(string mailbox)
+    public MailboxSubscription Subscribe(DeviceId mailbox)
     {
-        if (_waiters.TryRemove(mailbox, out TaskCompletionSource? waiter))
+        var subscription = new MailboxSubscription(this, mailbox.Value);
+        lock (_gate)
         {
-            waiter.TrySetResult();
+            if (!_subscriptions.TryGetValue(mailbox.Value, out List<MailboxSubscription>? list))
+            {
+                _subscriptions[mailbox.Value] = list = [];
+            }
+
+            list.Add(subscription);
+        }
+
+        return subscription;
+    }
+
+    /// <summary>Hands envelopes this instance has just committed to the mailbox's sessions.</summary>
+    public void Publish(DeviceId mailbox, IReadOnlyList<RelayPendingEnvelope> envelopes)
+    {
+        foreach (MailboxSubscription subscription in SubscriptionsOf(mailbox.Value))
+        {
+            subscription.Hand(envelopes);
         }
     }
 
-    /// <summary>Wakes every session, for when notifications may have been lost (the listener reconnected).</summary>
+    /// <summary>Tells the mailbox's sessions that it may hold envelopes they were not handed.</summary>
+    public void Notify(string mailbox)
+    {
+        foreach (MailboxSubscription subscription in SubscriptionsOf(mailbox))
+        {
+            subscription.ReadStore();
+        }
+    }
+
+    /// <summary>Wakes every session to read its mailbox, for when notifications may have been lost (the listener reconnected).</summary>
     public void NotifyAll()
     {
-        foreach (string mailbox in _waiters.Keys)
+        List<MailboxSubscription> all;
+        lock (_gate)
         {
-            Notify(mailbox);
+            all = _subscriptions.Values.SelectMany(list => list).ToList();
         }
+
+        foreach (MailboxSubscription subscription in all)
+        {
+            subscription.ReadStore();
+        }
+    }
+
+    internal void Remove(MailboxSubscription subscription)
+    {
+        lock (_gate)
+        {
+            if (_subscriptions.TryGetValue(subscription.Mailbox, out List<MailboxSubscription>? list) && list.Remove(subscription) && list.Count == 0)
+            {
+                _subscriptions.Remove(subscription.Mailbox);
+            }
+        }
+    }
+
+    private MailboxSubscription[] SubscriptionsOf(string mailbox)
+    {
+        lock (_gate)
+        {
+            return _subscriptions.TryGetValue(mailbox, out List<MailboxSubscription>? list) ? [.. list] : [];
+        }
+    }
+}
+
+/// <summary>One session's queue of handed envelopes and its wake-up.</summary>
+internal sealed class MailboxSubscription : IDisposable
+{
+    // A session that falls this far behind reads its mailbox instead; the relay's memory stays bounded per connection.
+    internal const int MaxHanded = 512;
+
+    private readonly MailboxSignal _signal;
+    private readonly Lock _gate = new();
+    private List<RelayPendingEnvelope> _handed = [];
+    private bool _readStore;
+    private TaskCompletionSource? _waiter;
+
+    internal MailboxSubscription(MailboxSignal signal, string mailbox)
+    {
+        _signal = signal;
+        Mailbox = mailbox;
+    }
+
+    internal string Mailbox { get; }
+
+    /// <summary>Completes when envelopes were handed or the store should be read.</summary>
+    public Task WaitAsync()
+    {
+        lock (_gate)
+        {
+            if (_readStore || _handed.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _waiter.Task;
+        }
+    }
+
+    /// <summary>Takes what was handed, in cursor order; returns whether the session must read its mailbox as well.</summary>
+    public bool Take(out List<RelayPendingEnvelope> handed)
+    {
+        lock (_gate)
+        {
+            handed = _handed;
+            _handed = [];
+            bool readStore = _readStore;
+            _readStore = false;
+            // Two submissions committed together may be handed over in either order.
+            handed.Sort(static (a, b) => a.Cursor.CompareTo(b.Cursor));
+            return readStore;
+        }
+    }
+
+    public void Dispose() => _signal.Remove(this);
+
+    internal void Hand(IReadOnlyList<RelayPendingEnvelope> envelopes)
+    {
+        lock (_gate)
+        {
+            if (!_readStore)
+            {
+                if (_handed.Count + envelopes.Count > MaxHanded)
+                {
+                    _handed.Clear();
+                    _readStore = true;
+                }
+                else
+                {
+                    _handed.AddRange(envelopes);
+                }
+            }
+
+            WakeLocked();
+        }
+    }
+
+    internal void ReadStore()
+    {
+        lock (_gate)
+        {
+            // The mailbox read returns the handed envelopes too.
+            _handed.Clear();
+            _readStore = true;
+            WakeLocked();
+        }
+    }
+
+    private void WakeLocked()
+    {
+        _waiter?.TrySetResult();
+        _waiter = null;
     }
 }

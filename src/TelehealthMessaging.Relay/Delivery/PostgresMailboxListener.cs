@@ -23,7 +23,15 @@ internal sealed partial class PostgresMailboxListener(PostgresRelayStore store, 
             try
             {
                 await using NpgsqlConnection connection = await store.OpenListenerConnectionAsync(stoppingToken).ConfigureAwait(false);
-                connection.Notification += (_, e) => signal.Notify(e.Payload);
+                connection.Notification += (_, e) =>
+                {
+                    // This instance handed its own submissions to its sessions when it stored them.
+                    (string mailbox, bool own) = store.ParseNotification(e.Payload);
+                    if (!own)
+                    {
+                        signal.Notify(mailbox);
+                    }
+                };
                 await using (var command = new NpgsqlCommand($"LISTEN {PostgresRelayStore.NotificationChannel};", connection))
                 {
                     await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);

@@ -89,19 +89,67 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        // Pending per mailbox = last_cursor (envelopes ever stored) - removed (acknowledged or purged), kept in its own
+        // row so that acknowledgements never wait for the mailbox row a submission holds. It replaces count(*) over
+        // the mailbox on every submission, which walked the dead row versions acknowledged envelopes leave until
+        // vacuum; the tables written at the message rate are vacuumed early for the same reason.
+        """
+        CREATE TABLE mailbox_removals (
+            device_id text NOT NULL PRIMARY KEY,
+            removed bigint NOT NULL);
+        INSERT INTO mailbox_removals (device_id, removed)
+            SELECT m.device_id, m.last_cursor - (SELECT count(*) FROM envelopes e WHERE e.recipient = m.device_id) FROM mailboxes m;
+        ALTER TABLE mailbox_removals SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 100);
+        ALTER TABLE mailboxes SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 100);
+        ALTER TABLE envelopes SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000);
+        ALTER TABLE delivered SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+        ALTER TABLE nonces SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
+        """,
     ];
 
     private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _listenerConnectionString;
 
     public PostgresRelayStore(string connectionString)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        // NpgsqlConnectionStringBuilder reports every keyword it knows as present; a plain builder tells what was given.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare"))
+        {
+            // The relay runs the same few statements all the time; prepared once per connection, PostgreSQL skips
+            // parsing and planning them on every request, which was a large share of its CPU per envelope.
+            settings.MaxAutoPrepare = 32;
+        }
+
+        if (!given.ContainsKey("No Reset On Close"))
+        {
+            // The relay leaves no session state on pooled connections (LISTEN has its own unpooled connection), and a
+            // reset would discard the prepared statements above every time a connection returns to the pool.
+            settings.NoResetOnClose = true;
+        }
+
+        _listenerConnectionString = new NpgsqlConnectionStringBuilder(settings.ConnectionString) { Pooling = false }.ConnectionString;
+
+        _dataSource = NpgsqlDataSource.Create(settings.ConnectionString);
         ConnectionString = connectionString;
     }
 
     public string ConnectionString { get; }
+
+    /// <summary>Names this relay instance in its mailbox notifications, so that it can skip its own.</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>Reads a notification payload: the mailbox, and whether this instance sent it.</summary>
+    public (string Mailbox, bool FromThisInstance) ParseNotification(string payload)
+    {
+        int separator = payload.LastIndexOf(' ');
+        return separator < 0
+            ? (payload, false)
+            : (payload[..separator], string.Equals(payload[(separator + 1)..], InstanceId, StringComparison.Ordinal));
+    }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -203,6 +251,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             "DELETE FROM envelopes WHERE recipient = $1;",
             "DELETE FROM delivered WHERE recipient = $1;",
             "DELETE FROM mailboxes WHERE device_id = $1;",
+            "DELETE FROM mailbox_removals WHERE device_id = $1;",
             "DELETE FROM clinic_devices WHERE device_id = $1;",
             "DELETE FROM devices WHERE device_id = $1;",
         ])
@@ -379,53 +428,58 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
+        // Three round trips in all: lock and check (one batch), store (one batch), commit.
         // Lock every recipient mailbox in one order so that concurrent batches cannot deadlock, and so that cursors
         // are assigned in commit order: a reader that has seen cursor N never later finds a new envelope below N.
         string[] recipients = envelopes.Select(e => e.Recipient.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var lastCursors = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (NpgsqlCommand command = Command(connection, transaction, "SELECT device_id, last_cursor FROM mailboxes WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE;", (object)recipients))
-        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var mailboxes = new Dictionary<string, (long LastCursor, long Pending)>(StringComparer.Ordinal);
+        var known = new HashSet<int>();
+        await using (var check = new NpgsqlBatch(connection, transaction))
         {
+            check.BatchCommands.Add(BatchCommand(
+                """
+                SELECT m.device_id, m.last_cursor, m.last_cursor - coalesce(r.removed, 0) FROM mailboxes m
+                LEFT JOIN mailbox_removals r ON r.device_id = m.device_id
+                WHERE m.device_id = ANY($1) ORDER BY m.device_id FOR UPDATE OF m;
+                """,
+                (object)recipients));
+            // Which positions are already stored or already delivered.
+            check.BatchCommands.Add(BatchCommand(
+                """
+                SELECT t.position FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(recipient, id, position)
+                WHERE EXISTS (SELECT 1 FROM envelopes e WHERE e.recipient = t.recipient AND e.id = t.id)
+                   OR EXISTS (SELECT 1 FROM delivered d WHERE d.recipient = t.recipient AND d.id = t.id);
+                """,
+                envelopes.Select(e => e.Recipient.Value).ToArray(),
+                envelopes.Select(e => e.Id.Value).ToArray()));
+            await using NpgsqlDataReader reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                lastCursors[reader.GetString(0)] = reader.GetInt64(1);
+                mailboxes[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
             }
-        }
 
-        foreach (string recipient in recipients)
-        {
-            if (!lastCursors.ContainsKey(recipient))
-            {
-                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, new DeviceId(recipient));
-            }
-        }
-
-        // One round trip for the whole batch: which positions are already stored or already delivered.
-        var known = new HashSet<int>();
-        await using (NpgsqlCommand command = Command(
-            connection,
-            transaction,
-            """
-            SELECT t.position FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(recipient, id, position)
-            WHERE EXISTS (SELECT 1 FROM envelopes e WHERE e.recipient = t.recipient AND e.id = t.id)
-               OR EXISTS (SELECT 1 FROM delivered d WHERE d.recipient = t.recipient AND d.id = t.id);
-            """,
-            envelopes.Select(e => e.Recipient.Value).ToArray(),
-            envelopes.Select(e => e.Id.Value).ToArray()))
-        await using (NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 known.Add((int)reader.GetInt64(0) - 1);
             }
         }
 
+        foreach (string recipient in recipients)
+        {
+            if (!mailboxes.ContainsKey(recipient))
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, new DeviceId(recipient));
+            }
+        }
+
         var duplicates = new HashSet<int>();
         var fresh = new List<RelayEnvelope>();
+        var inBatch = new HashSet<(DeviceId, MessageId)>();
         for (int position = 0; position < envelopes.Count; position++)
         {
             RelayEnvelope envelope = envelopes[position];
-            if (known.Contains(position) || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
+            if (known.Contains(position) || !inBatch.Add((envelope.Recipient, envelope.Id)))
             {
                 duplicates.Add(position);
             }
@@ -435,39 +489,50 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             }
         }
 
-        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
+        List<IGrouping<DeviceId, RelayEnvelope>> groups = [.. fresh.GroupBy(e => e.Recipient)];
+        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in groups)
         {
-            long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $1 AND expires_at > $2;", cancellationToken, mailbox.Key.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
-            if (pending + mailbox.Count() > maxPendingPerMailbox)
+            // The counter includes expired envelopes the purge has not removed yet, so it bounds the mailbox from
+            // above; only a mailbox that may be near its limit is counted exactly (one more round trip).
+            if (mailboxes[mailbox.Key.Value].Pending + mailbox.Count() > maxPendingPerMailbox
+                && await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $1 AND expires_at > $2;", cancellationToken, mailbox.Key.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false) + mailbox.Count() > maxPendingPerMailbox)
             {
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
             }
+        }
 
-            // One INSERT per mailbox: cursors continue from the locked last_cursor in batch order.
-            long cursor = lastCursors[mailbox.Key.Value];
-            RelayEnvelope[] stored = [.. mailbox];
-            await ExecuteAsync(
-                connection,
-                transaction,
-                """
-                INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at)
-                SELECT $1, t.id, $2 + t.position, t.data, $5, $6 FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(id, data, position);
-                """,
-                cancellationToken,
-                mailbox.Key.Value,
-                cursor,
-                stored.Select(e => e.Id.Value).ToArray(),
-                stored.Select(e => e.Data).ToArray(),
-                now.ToUnixTimeMilliseconds(),
-                expiresAt.ToUnixTimeMilliseconds()).ConfigureAwait(false);
-            cursor += stored.Length;
-            await ExecuteAsync(connection, transaction, "UPDATE mailboxes SET last_cursor = $1 WHERE device_id = $2;", cancellationToken, cursor, mailbox.Key.Value).ConfigureAwait(false);
-            // Delivered to listeners at commit, and only if the transaction commits.
-            await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2);", cancellationToken, NotificationChannel, mailbox.Key.Value).ConfigureAwait(false);
+        var appended = new List<RelayMailboxAppend>(groups.Count);
+        if (groups.Count > 0)
+        {
+            await using var store = new NpgsqlBatch(connection, transaction);
+            foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in groups)
+            {
+                // One INSERT per mailbox: cursors continue from the locked last_cursor in batch order.
+                long cursor = mailboxes[mailbox.Key.Value].LastCursor;
+                RelayEnvelope[] stored = [.. mailbox];
+                store.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at)
+                    SELECT $1, t.id, $2 + t.position, t.data, $5, $6 FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(id, data, position);
+                    """,
+                    mailbox.Key.Value,
+                    cursor,
+                    stored.Select(e => e.Id.Value).ToArray(),
+                    stored.Select(e => e.Data).ToArray(),
+                    now.ToUnixTimeMilliseconds(),
+                    expiresAt.ToUnixTimeMilliseconds()));
+                store.BatchCommands.Add(BatchCommand("UPDATE mailboxes SET last_cursor = $1 WHERE device_id = $2;", cursor + stored.Length, mailbox.Key.Value));
+                // Delivered to listeners at commit, and only if the transaction commits. The payload names this
+                // instance, whose own sessions were handed the envelopes already.
+                store.BatchCommands.Add(BatchCommand("SELECT pg_notify($1, $2);", NotificationChannel, NotificationPayload(mailbox.Key.Value)));
+                appended.Add(new RelayMailboxAppend(mailbox.Key, stored.Select((e, i) => new RelayPendingEnvelope(cursor + i + 1, e.Id, e.Data)).ToList()));
+            }
+
+            await store.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null);
+        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null) { Appended = appended };
     }
 
     public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
@@ -498,14 +563,19 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             connection,
             null,
             """
-            WITH gone AS (DELETE FROM envelopes WHERE recipient = $1 AND id = ANY($2) RETURNING id)
-            INSERT INTO delivered (recipient, id, expires_at) SELECT $1, id, $3 FROM gone
-            ON CONFLICT (recipient, id) DO UPDATE SET expires_at = excluded.expires_at;
+            WITH gone AS (DELETE FROM envelopes WHERE recipient = $1 AND id = ANY($2) RETURNING id),
+            remembered AS (
+                INSERT INTO delivered (recipient, id, expires_at) SELECT $1, id, $3 FROM gone
+                ON CONFLICT (recipient, id) DO UPDATE SET expires_at = excluded.expires_at),
+            counted AS (
+                INSERT INTO mailbox_removals (device_id, removed) SELECT $1, count(*) FROM gone HAVING count(*) > 0
+                ON CONFLICT (device_id) DO UPDATE SET removed = mailbox_removals.removed + excluded.removed)
+            SELECT count(*) FROM gone;
             """,
             recipient.Value,
             ids.Select(id => id.Value).Distinct(StringComparer.Ordinal).ToArray(),
             rememberUntil.ToUnixTimeMilliseconds());
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
     public async Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken)
@@ -540,7 +610,19 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         long nowMs = now.ToUnixTimeMilliseconds();
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        int envelopes = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
+        int envelopes = (int)await ScalarAsync<long>(
+            connection,
+            transaction,
+            """
+            WITH gone AS (DELETE FROM envelopes WHERE expires_at <= $1 RETURNING recipient),
+            per_mailbox AS (SELECT recipient, count(*) AS expired FROM gone GROUP BY recipient),
+            counted AS (
+                INSERT INTO mailbox_removals (device_id, removed) SELECT recipient, expired FROM per_mailbox
+                ON CONFLICT (device_id) DO UPDATE SET removed = mailbox_removals.removed + excluded.removed)
+            SELECT coalesce(sum(expired), 0) FROM per_mailbox;
+            """,
+            cancellationToken,
+            nowMs).ConfigureAwait(false);
         int nonces = await ExecuteAsync(connection, transaction, "DELETE FROM nonces WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
         int delivered = await ExecuteAsync(connection, transaction, "DELETE FROM delivered WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
         int claims = await ExecuteAsync(connection, transaction, "DELETE FROM work_item_claims WHERE expires_at <= $1;", cancellationToken, nowMs).ConfigureAwait(false);
@@ -559,7 +641,20 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
     }
 
     /// <summary>Opens a connection outside the pool's command use, for the LISTEN loop.</summary>
-    public ValueTask<NpgsqlConnection> OpenListenerConnectionAsync(CancellationToken cancellationToken) => _dataSource.OpenConnectionAsync(cancellationToken);
+    public async ValueTask<NpgsqlConnection> OpenListenerConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(_listenerConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
@@ -596,6 +691,19 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         };
 
     private static NpgsqlParameter Nullable(byte[]? value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)value ?? DBNull.Value };
+
+    private string NotificationPayload(string mailbox) => mailbox + " " + InstanceId;
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, params object[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (object value in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object[] parameters)
     {

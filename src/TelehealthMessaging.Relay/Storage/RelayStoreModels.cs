@@ -107,9 +107,21 @@ public enum EnvelopeBatchStatus
 /// <param name="FailedRecipient">The recipient that made the batch fail, when it failed.</param>
 public sealed record EnvelopeSubmissionOutcome(EnvelopeBatchStatus Status, IReadOnlySet<int> DuplicatePositions, DeviceId? FailedRecipient)
 {
+    /// <summary>
+    /// The envelopes this submission stored, per mailbox with their cursors, so that the relay can hand them to the
+    /// recipients' open connections without reading them back. Empty when a store does not report them; the
+    /// connections then read their mailboxes.
+    /// </summary>
+    public IReadOnlyList<RelayMailboxAppend> Appended { get; init; } = [];
+
     internal static EnvelopeSubmissionOutcome Failed(EnvelopeBatchStatus status, DeviceId recipient) =>
         new(status, new HashSet<int>(), recipient);
 }
+
+/// <summary>Envelopes appended to one mailbox by a submission.</summary>
+/// <param name="Recipient">The mailbox owner.</param>
+/// <param name="Envelopes">The stored envelopes in cursor order.</param>
+public sealed record RelayMailboxAppend(DeviceId Recipient, IReadOnlyList<RelayPendingEnvelope> Envelopes);
 
 /// <summary>What a purge deleted.</summary>
 /// <param name="Envelopes">Expired undelivered envelopes.</param>

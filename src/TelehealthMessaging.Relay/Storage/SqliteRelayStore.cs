@@ -6,7 +6,7 @@ namespace TelehealthMessaging.Relay.Storage;
 /// The embedded store: one SQLite file in WAL mode. Writers serialize on SQLite's file lock (every write transaction
 /// is <c>BEGIN IMMEDIATE</c>), which is what makes prekey claims and mailbox cursors safe under concurrency.
 /// </summary>
-internal sealed class SqliteRelayStore : IRelayStore
+internal sealed class SqliteRelayStore : IRelayStore, IDisposable
 {
     private const int OneTimeKind = 0;
     private const int KemKind = 1;
@@ -81,11 +81,35 @@ internal sealed class SqliteRelayStore : IRelayStore
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        // Delivered ids and nonces are written for every acknowledged envelope and every request. As rowid tables with a
+        // primary key each write changed two B-trees at random places (the table and its key index); clustered on the
+        // key (WITHOUT ROWID) it is one. Their expiry indexes grow at the right edge, so they add little.
+        """
+        CREATE TABLE delivered_v3 (
+            recipient TEXT NOT NULL,
+            id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (recipient, id)) WITHOUT ROWID;
+        INSERT INTO delivered_v3 (recipient, id, expires_at) SELECT recipient, id, expires_at FROM delivered;
+        DROP TABLE delivered;
+        ALTER TABLE delivered_v3 RENAME TO delivered;
+        CREATE INDEX delivered_by_expiry ON delivered (expires_at);
+        CREATE TABLE nonces_v3 (
+            device_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (device_id, nonce)) WITHOUT ROWID;
+        INSERT INTO nonces_v3 (device_id, nonce, expires_at) SELECT device_id, nonce, expires_at FROM nonces;
+        DROP TABLE nonces;
+        ALTER TABLE nonces_v3 RENAME TO nonces;
+        CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+        """,
     ];
 
     private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";
 
     private readonly string _connectionString;
+    private readonly SqliteWriteQueue _writes;
 
     public SqliteRelayStore(string databasePath)
     {
@@ -103,6 +127,7 @@ internal sealed class SqliteRelayStore : IRelayStore
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        _writes = new SqliteWriteQueue(_connectionString);
     }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -368,77 +393,8 @@ internal sealed class SqliteRelayStore : IRelayStore
             : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
     }
 
-    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var duplicates = new HashSet<int>();
-        var fresh = new List<RelayEnvelope>();
-        for (int position = 0; position < envelopes.Count; position++)
-        {
-            RelayEnvelope envelope = envelopes[position];
-            long known = await ScalarAsync<long>(
-                connection,
-                transaction,
-                "SELECT (SELECT count(*) FROM envelopes WHERE recipient = $r AND id = $i) + (SELECT count(*) FROM delivered WHERE recipient = $r AND id = $i);",
-                cancellationToken,
-                ("$r", envelope.Recipient.Value),
-                ("$i", envelope.Id.Value)).ConfigureAwait(false);
-            // Already stored, already delivered, or repeated inside this batch: store once.
-            if (known > 0 || fresh.Exists(e => e.Recipient == envelope.Recipient && e.Id == envelope.Id))
-            {
-                duplicates.Add(position);
-            }
-            else
-            {
-                fresh.Add(envelope);
-            }
-        }
-
-        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
-        {
-            long? lastCursor = await ScalarAsync<long?>(connection, transaction, "SELECT last_cursor FROM mailboxes WHERE device_id = $d;", cancellationToken, ("$d", mailbox.Key.Value)).ConfigureAwait(false);
-            if (lastCursor is null)
-            {
-                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, mailbox.Key);
-            }
-
-            // Stored cursors are unique and at most last_cursor, so the oldest one bounds the mailbox from above with a
-            // single index seek; only a mailbox that may be near its limit is counted exactly.
-            long? oldestCursor = await ScalarAsync<long?>(connection, transaction, "SELECT min(cursor) FROM envelopes WHERE recipient = $d;", cancellationToken, ("$d", mailbox.Key.Value)).ConfigureAwait(false);
-            long pendingAtMost = oldestCursor is null ? 0 : lastCursor.Value - oldestCursor.Value + 1;
-            if (pendingAtMost + mailbox.Count() > maxPendingPerMailbox)
-            {
-                long pending = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", cancellationToken, ("$d", mailbox.Key.Value), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-                if (pending + mailbox.Count() > maxPendingPerMailbox)
-                {
-                    return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
-                }
-            }
-
-            long cursor = lastCursor.Value;
-            foreach (RelayEnvelope envelope in mailbox)
-            {
-                cursor++;
-                await ExecuteAsync(
-                    connection,
-                    transaction,
-                    "INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($r, $i, $c, $b, $now, $exp);",
-                    cancellationToken,
-                    ("$r", envelope.Recipient.Value),
-                    ("$i", envelope.Id.Value),
-                    ("$c", cursor),
-                    ("$b", envelope.Data),
-                    ("$now", now.ToUnixTimeMilliseconds()),
-                    ("$exp", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-            }
-
-            await ExecuteAsync(connection, transaction, "UPDATE mailboxes SET last_cursor = $c WHERE device_id = $d;", cancellationToken, ("$c", cursor), ("$d", mailbox.Key.Value)).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null);
-    }
+    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken) =>
+        _writes.RunAsync(write => Submit(write, envelopes, now.ToUnixTimeMilliseconds(), expiresAt.ToUnixTimeMilliseconds(), maxPendingPerMailbox), cancellationToken);
 
     public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -461,45 +417,31 @@ internal sealed class SqliteRelayStore : IRelayStore
         return envelopes;
     }
 
-    public async Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        int deleted = 0;
-        foreach (MessageId id in ids.Distinct())
-        {
-            int rows = await ExecuteAsync(connection, transaction, "DELETE FROM envelopes WHERE recipient = $r AND id = $i;", cancellationToken, ("$r", recipient.Value), ("$i", id.Value)).ConfigureAwait(false);
-            if (rows > 0)
+    public Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
+        _writes.RunAsync(
+            write =>
             {
-                deleted += rows;
-                await ExecuteAsync(
-                    connection,
-                    transaction,
-                    "INSERT OR REPLACE INTO delivered (recipient, id, expires_at) VALUES ($r, $i, $e);",
-                    cancellationToken,
-                    ("$r", recipient.Value),
-                    ("$i", id.Value),
-                    ("$e", rememberUntil.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-            }
-        }
+                int deleted = 0;
+                foreach (MessageId id in ids.Distinct())
+                {
+                    int rows = write.Execute("DELETE FROM envelopes WHERE recipient = $r AND id = $i;", ("$r", recipient.Value), ("$i", id.Value));
+                    if (rows > 0)
+                    {
+                        deleted += rows;
+                        write.Execute("INSERT OR REPLACE INTO delivered (recipient, id, expires_at) VALUES ($r, $i, $e);", ("$r", recipient.Value), ("$i", id.Value), ("$e", rememberUntil.ToUnixTimeMilliseconds()));
+                    }
+                }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return deleted;
-    }
+                return deleted;
+            },
+            cancellationToken);
 
-    public async Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        int rows = await ExecuteAsync(
-            connection,
-            null,
-            "INSERT OR IGNORE INTO nonces (device_id, nonce, expires_at) VALUES ($d, $n, $e);",
-            cancellationToken,
-            ("$d", deviceId.Value),
-            ("$n", nonce),
-            ("$e", expiresAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-        return rows == 1;
-    }
+    public Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        _writes.RunAsync(
+            write => write.Execute("INSERT OR IGNORE INTO nonces (device_id, nonce, expires_at) VALUES ($d, $n, $e);", ("$d", deviceId.Value), ("$n", nonce), ("$e", expiresAt.ToUnixTimeMilliseconds())) == 1,
+            cancellationToken);
+
+    public void Dispose() => _writes.Dispose();
 
     public async Task<bool> TryAddBlobAsync(string blobId, long size, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
@@ -536,6 +478,79 @@ internal sealed class SqliteRelayStore : IRelayStore
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new RelayPurgeResult(envelopes, nonces, delivered, blobs, claims);
+    }
+
+    private static EnvelopeSubmissionOutcome Submit(SqliteWriteQueue.SqliteWriteContext write, IReadOnlyList<RelayEnvelope> envelopes, long now, long expiresAt, int maxPendingPerMailbox)
+    {
+        var duplicates = new HashSet<int>();
+        var fresh = new List<RelayEnvelope>();
+        var inBatch = new HashSet<(DeviceId, MessageId)>();
+        for (int position = 0; position < envelopes.Count; position++)
+        {
+            RelayEnvelope envelope = envelopes[position];
+            long known = write.Scalar<long>(
+                "SELECT EXISTS (SELECT 1 FROM envelopes WHERE recipient = $r AND id = $i) OR EXISTS (SELECT 1 FROM delivered WHERE recipient = $r AND id = $i);",
+                ("$r", envelope.Recipient.Value),
+                ("$i", envelope.Id.Value));
+            // Already stored, already delivered, or repeated inside this batch: store once.
+            if (known != 0 || !inBatch.Add((envelope.Recipient, envelope.Id)))
+            {
+                duplicates.Add(position);
+            }
+            else
+            {
+                fresh.Add(envelope);
+            }
+        }
+
+        // Every mailbox is checked before anything is inserted, so a refused batch stores nothing.
+        var mailboxes = new List<(DeviceId Recipient, long LastCursor, List<RelayEnvelope> Envelopes)>();
+        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
+        {
+            long? lastCursor = write.Scalar<long?>("SELECT last_cursor FROM mailboxes WHERE device_id = $d;", ("$d", mailbox.Key.Value));
+            if (lastCursor is null)
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, mailbox.Key);
+            }
+
+            List<RelayEnvelope> stored = [.. mailbox];
+            // Stored cursors are unique and at most last_cursor, so the oldest one bounds the mailbox from above with a
+            // single index seek; only a mailbox that may be near its limit is counted exactly.
+            long? oldestCursor = write.Scalar<long?>("SELECT min(cursor) FROM envelopes WHERE recipient = $d;", ("$d", mailbox.Key.Value));
+            long pendingAtMost = oldestCursor is null ? 0 : lastCursor.Value - oldestCursor.Value + 1;
+            if (pendingAtMost + stored.Count > maxPendingPerMailbox
+                && write.Scalar<long>("SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", ("$d", mailbox.Key.Value), ("$now", now)) + stored.Count > maxPendingPerMailbox)
+            {
+                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
+            }
+
+            mailboxes.Add((mailbox.Key, lastCursor.Value, stored));
+        }
+
+        var appended = new List<RelayMailboxAppend>(mailboxes.Count);
+        foreach ((DeviceId recipient, long lastCursor, List<RelayEnvelope> stored) in mailboxes)
+        {
+            long cursor = lastCursor;
+            var pending = new List<RelayPendingEnvelope>(stored.Count);
+            foreach (RelayEnvelope envelope in stored)
+            {
+                cursor++;
+                pending.Add(new RelayPendingEnvelope(cursor, envelope.Id, envelope.Data));
+                write.Execute(
+                    "INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($r, $i, $c, $b, $now, $exp);",
+                    ("$r", recipient.Value),
+                    ("$i", envelope.Id.Value),
+                    ("$c", cursor),
+                    ("$b", envelope.Data),
+                    ("$now", now),
+                    ("$exp", expiresAt));
+            }
+
+            write.Execute("UPDATE mailboxes SET last_cursor = $c WHERE device_id = $d;", ("$c", cursor), ("$d", recipient.Value));
+            appended.Add(new RelayMailboxAppend(recipient, pending));
+        }
+
+        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null) { Appended = appended };
     }
 
     private static async Task<RelayOneTimePrekey?> TakeOneTimeKeyAsync(SqliteConnection connection, SqliteTransaction transaction, DeviceId deviceId, int kind, CancellationToken cancellationToken)

@@ -1,0 +1,264 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace TelehealthMessaging.Relay.Storage;
+
+/// <summary>
+/// Runs the relay's frequent writes (envelope submissions, acknowledgements, request nonces) one after another on one
+/// dedicated connection and thread, many per transaction: group commit.
+/// </summary>
+/// <remarks>
+/// SQLite admits one writer at a time. With a connection per request, writers that find the lock taken sleep and retry
+/// (busy handling), so the file sat idle while requests waited, and every commit paid its own WAL sync. Here the writes
+/// queue instead: the writer takes everything queued, runs each inside its own savepoint (one failing write rolls back
+/// alone), commits once, and only then completes the callers, so an answer is never sent for a write that is not
+/// durable. SQLite calls block, hence a dedicated thread rather than thread-pool threads.
+/// </remarks>
+internal sealed class SqliteWriteQueue : IDisposable
+{
+    // Bounds one transaction's duration (and so the latency of the first write in it) under a deep queue.
+    private const int MaxWritesPerCommit = 512;
+
+    private readonly string _connectionString;
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _startGate = new();
+    private Thread? _thread;
+
+    public SqliteWriteQueue(string connectionString) => _connectionString = connectionString;
+
+    /// <summary>Queues <paramref name="write"/>; the task completes after the transaction that ran it has committed.</summary>
+    public Task<T> RunAsync<T>(Func<SqliteWriteContext, T> write, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureStarted();
+        var pending = new PendingWrite<T>(write, cancellationToken);
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+
+        return pending.Task;
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _thread?.Join();
+    }
+
+    private void EnsureStarted()
+    {
+        lock (_startGate)
+        {
+            if (_thread is null)
+            {
+                // Background: a store that is never disposed (tests that create one directly) must not keep the process alive.
+                _thread = new Thread(Run) { IsBackground = true, Name = "TelehealthMessaging.Relay SQLite writer" };
+                _thread.Start();
+            }
+        }
+    }
+
+    private void Run()
+    {
+        var batch = new List<PendingWrite>(MaxWritesPerCommit);
+        SqliteWriteContext? context = null;
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            batch.Clear();
+            Drain(batch);
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                context ??= SqliteWriteContext.Open(_connectionString);
+                context.RunGroup(batch);
+                foreach (PendingWrite write in batch)
+                {
+                    write.Complete();
+                }
+            }
+#pragma warning disable CA1031 // Every caller of the group gets the failure; the writer must survive to serve the next group.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                foreach (PendingWrite write in batch)
+                {
+                    write.Fail(ex);
+                }
+
+                // The connection may be unusable (disk full, file replaced); the next group opens a new one.
+                context?.Dispose();
+                context = null;
+            }
+        }
+
+        context?.Dispose();
+    }
+
+    private void Drain(List<PendingWrite> batch)
+    {
+        while (batch.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out PendingWrite? write))
+        {
+            if (!write.IsCanceled)
+            {
+                batch.Add(write);
+            }
+        }
+    }
+
+    internal abstract class PendingWrite
+    {
+        public abstract bool IsCanceled { get; }
+
+        /// <summary>Runs the write inside the open transaction, keeping its result or its failure for <see cref="Complete"/>.</summary>
+        public abstract void Execute(SqliteWriteContext context);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception error);
+
+        internal abstract void Discard(Exception error);
+    }
+
+    private sealed class PendingWrite<T>(Func<SqliteWriteContext, T> write, CancellationToken cancellationToken) : PendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Task => _completion.Task;
+
+        public override bool IsCanceled
+        {
+            get
+            {
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
+                _completion.TrySetCanceled(cancellationToken);
+                return true;
+            }
+        }
+
+        public override void Execute(SqliteWriteContext context) => _result = write(context);
+
+        public override void Complete()
+        {
+            if (_error is null)
+            {
+                _completion.TrySetResult(_result!);
+            }
+            else
+            {
+                _completion.TrySetException(_error);
+            }
+        }
+
+        public override void Fail(Exception error) => _completion.TrySetException(error);
+
+        internal override void Discard(Exception error) => _error = error;
+    }
+
+    /// <summary>The writer's connection and its prepared commands, reused for every write.</summary>
+    internal sealed class SqliteWriteContext : IDisposable
+    {
+        private readonly SqliteConnection _connection;
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+        private SqliteTransaction? _transaction;
+
+        private SqliteWriteContext(SqliteConnection connection) => _connection = connection;
+
+        public static SqliteWriteContext Open(string connectionString)
+        {
+            var connection = new SqliteConnection(connectionString);
+            try
+            {
+                connection.Open();
+                using SqliteCommand pragma = connection.CreateCommand();
+                pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 10000;";
+                pragma.ExecuteNonQuery();
+                return new SqliteWriteContext(connection);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        public int Execute(string sql, params (string Name, object? Value)[] parameters) => Command(sql, parameters).ExecuteNonQuery();
+
+        public T Scalar<T>(string sql, params (string Name, object? Value)[] parameters)
+        {
+            object? value = Command(sql, parameters).ExecuteScalar();
+            return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        public void Dispose()
+        {
+            foreach (SqliteCommand command in _commands.Values)
+            {
+                command.Dispose();
+            }
+
+            _transaction?.Dispose();
+            _connection.Dispose();
+        }
+
+        internal void RunGroup(List<PendingWrite> batch)
+        {
+            // BEGIN IMMEDIATE: take the write lock now rather than fail to upgrade a read lock mid-group.
+            using SqliteTransaction transaction = _connection.BeginTransaction(deferred: false);
+            _transaction = transaction;
+            try
+            {
+                foreach (PendingWrite write in batch)
+                {
+                    transaction.Save("w");
+                    try
+                    {
+                        write.Execute(this);
+                        transaction.Release("w");
+                    }
+                    catch (Exception ex) when (ex is SqliteException or InvalidOperationException or InvalidCastException or FormatException)
+                    {
+                        // Only this write is undone; the others in the group still commit.
+                        transaction.Rollback("w");
+                        transaction.Release("w");
+                        write.Discard(ex);
+                    }
+                }
+
+                transaction.Commit();
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+
+        private SqliteCommand Command(string sql, (string Name, object? Value)[] parameters)
+        {
+            if (!_commands.TryGetValue(sql, out SqliteCommand? command))
+            {
+                // Kept per SQL text: Microsoft.Data.Sqlite keeps a command's prepared statements until its text changes.
+                command = _connection.CreateCommand();
+                command.CommandText = sql;
+                _commands.Add(sql, command);
+            }
+
+            command.Transaction = _transaction;
+            command.Parameters.Clear();
+            foreach ((string name, object? value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            }
+
+            return command;
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using Microsoft.Data.Sqlite;
+using TelehealthMessaging.Relay.Storage;
+
+namespace TelehealthMessaging.Relay.Tests.Storage;
+
+public sealed class SqliteWriteQueueTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "telehealth-write-queue-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _connectionString;
+
+    public SqliteWriteQueueTests()
+    {
+        Directory.CreateDirectory(_folder);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(_folder, "queue.db"), Pooling = false }.ToString();
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using SqliteCommand create = connection.CreateCommand();
+        create.CommandText = "PRAGMA journal_mode = WAL; CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY);";
+        create.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public async Task A_failing_write_is_undone_alone_and_the_rest_of_its_group_commits()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        using var gate = new ManualResetEventSlim();
+        // Holds the writer so that the next three writes are taken as one group.
+        Task<int> holder = queue.RunAsync(_ => gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1, CancellationToken.None);
+        Task<int> first = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), CancellationToken.None);
+        Task<int> failing = queue.RunAsync(
+            write =>
+            {
+                write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 2));
+                // A primary-key violation after a successful insert in the same write: both must be undone.
+                return write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1));
+            },
+            CancellationToken.None);
+        Task<int> third = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 3)), CancellationToken.None);
+        gate.Set();
+
+        Assert.Equal(0, await holder);
+        Assert.Equal(1, await first);
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        Assert.Equal(1, await third);
+        Assert.Equal([1L, 3L], ReadItems());
+    }
+
+    [Fact]
+    public async Task A_write_completes_only_once_its_transaction_is_committed()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        long? seenInside = null;
+
+        await queue.RunAsync(
+            write =>
+            {
+                write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 7));
+                seenInside = ReadItems().Count; // another connection must not see the uncommitted row
+                return 0;
+            },
+            CancellationToken.None);
+
+        Assert.Equal(0, seenInside);
+        Assert.Equal([7L], ReadItems());
+    }
+
+    [Fact]
+    public async Task A_write_cancelled_before_it_runs_is_not_run()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        using var gate = new ManualResetEventSlim();
+        using var cancel = new CancellationTokenSource();
+        Task<int> holder = queue.RunAsync(_ => gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1, CancellationToken.None);
+        Task<int> cancelled = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), cancel.Token);
+        await cancel.CancelAsync();
+        gate.Set();
+
+        await holder;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Empty(ReadItems());
+    }
+
+    [Fact]
+    public async Task Concurrent_writes_all_commit_exactly_once()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+
+        int[] results = await Task.WhenAll(Enumerable.Range(1, 500).Select(i =>
+            Task.Run(() => queue.RunAsync(write => write.Execute("INSERT OR IGNORE INTO items (id) VALUES ($i);", ("$i", ((i - 1) % 250) + 1)), CancellationToken.None))));
+
+        Assert.Equal(250, results.Sum());
+        Assert.Equal(Enumerable.Range(1, 250).Select(i => (long)i), ReadItems());
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private List<long> ReadItems()
+    {
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        using SqliteCommand read = connection.CreateCommand();
+        read.CommandText = "SELECT id FROM items ORDER BY id;";
+        using SqliteDataReader reader = read.ExecuteReader();
+        var items = new List<long>();
+        while (reader.Read())
+        {
+            items.Add(reader.GetInt64(0));
+        }
+
+        return items;
+    }
+}
