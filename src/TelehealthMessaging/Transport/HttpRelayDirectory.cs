@@ -17,6 +17,7 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
     private const int CopyBufferSize = 81920;
 
     private readonly HttpClient _http;
+    private readonly HttpClient _blobHttp;
     private readonly bool _ownsClient;
     private readonly Uri _baseAddress;
     private readonly UserId _user;
@@ -28,11 +29,13 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
     /// <param name="http">The named relay client (resilience and signing handlers), or <see langword="null"/> to create an own client with the signing handler only.</param>
     /// <param name="options">Endpoint, device, request signer and clock.</param>
     /// <param name="user">The user the device belongs to.</param>
-    public HttpRelayDirectory(HttpClient? http, RelayTransportOptions options, UserId user)
+    /// <param name="blobHttp">The named attachment client (timeouts for large blobs), or <see langword="null"/> to use <paramref name="http"/>.</param>
+    public HttpRelayDirectory(HttpClient? http, RelayTransportOptions options, UserId user, HttpClient? blobHttp = null)
     {
         _signer = options.RequestSigner ?? throw new ArgumentException("RequestSigner is required for HTTP endpoints.", nameof(options));
         _ownsClient = http is null;
         _http = http ?? new HttpClient(new RelaySigningHandler { InnerHandler = new SocketsHttpHandler() });
+        _blobHttp = blobHttp ?? _http;
         _baseAddress = RelayHttp.BaseAddress(options.Endpoint!);
         _user = user;
         _device = options.Device;
@@ -173,7 +176,7 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
             };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             RelayHttp.SignWith(request, _device, _signer, _time, [], digest);
-            using HttpResponseMessage response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            using HttpResponseMessage response = await SendAsync(_blobHttp, request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
             await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -191,7 +194,7 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
         ObjectDisposedException.ThrowIf(_disposed, this);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_baseAddress, $"v1/attachments/{blobId}"));
         RelayHttp.SignWith(request, _device, _signer, _time, []);
-        HttpResponseMessage response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response = await SendAsync(_blobHttp, request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         try
         {
             await ThrowIfRefusedAsync(response, cancellationToken).ConfigureAwait(false);
@@ -341,7 +344,7 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
         }
 
         RelayHttp.SignWith(request, _device, _signer, _time, body ?? []);
-        using HttpResponseMessage response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        using HttpResponseMessage response = await SendAsync(_http, request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -358,11 +361,11 @@ internal sealed class HttpRelayDirectory : IRelayDirectory
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         try
         {
-            return await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+            return await http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (RelayHttp.IsUnreachable(error, cancellationToken))
         {

@@ -28,7 +28,7 @@ internal static class RelayDirectory
         if (endpoint.Scheme == Uri.UriSchemeHttp || endpoint.Scheme == Uri.UriSchemeHttps || endpoint.Scheme is "ws" or "wss")
         {
             // A WebSocket endpoint's directory is its HTTP API on the same host.
-            return new HttpRelayDirectory(httpClientFactory?.CreateClient(RelayTransport.HttpClientName), options, user);
+            return new HttpRelayDirectory(httpClientFactory?.CreateClient(RelayTransport.HttpClientName), options, user, httpClientFactory?.CreateClient(RelayTransport.AttachmentHttpClientName));
         }
 
         throw new ArgumentException($"The endpoint scheme '{endpoint.Scheme}' is not supported; supported: {RelayTransport.MemoryScheme}, http, https, ws, wss.", nameof(options));

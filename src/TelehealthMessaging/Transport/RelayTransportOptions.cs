@@ -93,6 +93,12 @@ public static class RelayTransport
     /// <summary>The name of the <see cref="HttpClient"/> HTTP transports take from <see cref="IHttpClientFactory"/>.</summary>
     public const string HttpClientName = "TelehealthMessaging.Relay";
 
+    /// <summary>
+    /// The name of the <see cref="HttpClient"/> attachment uploads and downloads take from <see cref="IHttpClientFactory"/>:
+    /// the same pipeline as <see cref="HttpClientName"/> with timeouts sized for large blobs on slow links.
+    /// </summary>
+    public const string AttachmentHttpClientName = "TelehealthMessaging.Relay.Attachments";
+
     /// <summary>Creates a transport for <see cref="RelayTransportOptions.Endpoint"/>.</summary>
     /// <param name="options">The options; validated first.</param>
     /// <param name="httpClientFactory">Required for <c>http(s)://</c>: supplies the client named <see cref="HttpClientName"/>, configured by <see cref="Microsoft.Extensions.DependencyInjection.RelayTransportServiceCollectionExtensions.AddRelayTransportHttpClient(Microsoft.Extensions.DependencyInjection.IServiceCollection)"/>.</param>
