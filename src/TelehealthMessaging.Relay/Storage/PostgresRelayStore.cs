@@ -89,6 +89,15 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        """
+        CREATE TABLE audit_log (
+            chain_id text NOT NULL,
+            scope text NOT NULL,
+            collection text NOT NULL,
+            name text NOT NULL,
+            value bytea NOT NULL,
+            PRIMARY KEY (chain_id, scope, collection, name));
+        """,
     ];
 
     private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";

@@ -81,6 +81,15 @@ internal sealed class SqliteRelayStore : IRelayStore
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        """
+        CREATE TABLE audit_log (
+            chain_id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            collection TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value BLOB NOT NULL,
+            PRIMARY KEY (chain_id, scope, collection, name));
+        """,
     ];
 
     private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";
