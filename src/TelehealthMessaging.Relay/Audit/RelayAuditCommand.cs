@@ -8,8 +8,8 @@ namespace TelehealthMessaging.Relay.Audit;
 /// <summary>
 /// The host's operator commands: <c>audit verify</c> (exit 0 when the chain verifies, 1 when it does not) and
 /// <c>audit export &lt;file&gt;</c> (writes a FHIR Bundle, exit 0; 1 when the chain cannot be read). Exit 2: bad usage,
-/// or no key file, or a database that is not reachable or not migrated. The relay options come from the same
-/// configuration as the server's (appsettings, environment, <c>--Relay:Key=value</c> after the command).
+/// a missing export folder, no key file, or a database that is not reachable or not migrated. The relay options come
+/// from the same configuration as the server's (appsettings, environment, <c>--Relay:Key=value</c> after the command).
 /// </summary>
 internal static class RelayAuditCommand
 {
@@ -81,6 +81,13 @@ internal static class RelayAuditCommand
 
     private static async Task<int> ExportAsync(RelayAuditTrail trail, string file, TextWriter output, TextWriter error)
     {
+        // Checked first: the export is recorded before the file is written, and a record of an export nobody got is noise.
+        if (!Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(file))))
+        {
+            await error.WriteLineAsync($"The folder of '{file}' does not exist.");
+            return 2;
+        }
+
         string bundle;
         try
         {

@@ -1,6 +1,6 @@
-using TelehealthMessaging.Compliance;
 using System.Security.Cryptography;
 using System.Text;
+using TelehealthMessaging.Compliance;
 using TelehealthMessaging.Crypto;
 
 namespace TelehealthMessaging.Relay.Audit;

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -145,18 +144,7 @@ public abstract class RelayAuditTests(IRelayStoreTarget target) : IDisposable
         (RelayServer server, RelayTestClient client) = await StartAsync(store);
         await using RelayServer _ = server;
         RelayAuditTrail trail = server.Services.GetRequiredService<RelayAuditTrail>();
-        Meter relayMeter = server.Services.GetRequiredService<RelayMetrics>().Meter;
-        long measured = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter, relayMeter) && instrument.Name == "telehealth.relay.purged_envelopes")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref measured, value));
-        listener.Start();
+        using var purgedEnvelopes = new CounterReadings(server, "telehealth.relay.purged_envelopes");
         using var alice = new TestDevice();
         using var bob = new TestDevice();
         await client.RegisterAsync(alice);
@@ -171,7 +159,7 @@ public abstract class RelayAuditTests(IRelayStoreTarget target) : IDisposable
 
         RelayPurgeReport? report = trail.LastPurge;
         Assert.Equal(new RelayPurgeReport(Clock.GetUtcNow(), 3, 0, Audited: true), report);
-        Assert.Equal(3, Interlocked.Read(ref measured));
+        Assert.Equal(3, purgedEnvelopes.Total);
         AuditRecord purged = Assert.Single(await trail.ReadAllAsync().Where(r => r.Action == AuditAction.RetentionPurge).ToListAsync());
         Assert.Equal(3, purged.Count);
         Assert.Equal(Clock.GetUtcNow(), purged.RecordedAt);
@@ -229,6 +217,7 @@ public abstract class RelayAuditTests(IRelayStoreTarget target) : IDisposable
         (RelayServer server, RelayTestClient client) = await StartAsync(store);
         await using RelayServer _ = server;
         RelayAuditTrail trail = server.Services.GetRequiredService<RelayAuditTrail>();
+        using var failures = new CounterReadings(server, "telehealth.relay.audit_failures");
         using var first = new TestDevice();
         Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(first)).Status);
         AuditRow written = (await AuditDatabase.RowsAsync(store)).Single(r => r.Collection == "records");
@@ -246,6 +235,7 @@ public abstract class RelayAuditTests(IRelayStoreTarget target) : IDisposable
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.Status);
         Assert.Equal("audit_unavailable", refused.ProblemCode());
         Assert.NotNull(refused.RetryAfter);
+        Assert.Equal(1, failures.Total);
         Assert.Equal(written.Value, (await AuditDatabase.RowsAsync(store)).Single(r => r.Collection == "records" && r.Name == AuditDatabase.RecordName(1)).Value);
         Assert.Contains(server.Logs.Lines, l => l.Contains("audit trail could not record DeviceRegistered", StringComparison.Ordinal));
         Assert.DoesNotContain(server.Logs.Lines, l => l.Contains(second.UserId.Value, StringComparison.Ordinal) && l.Contains("audit", StringComparison.OrdinalIgnoreCase));
