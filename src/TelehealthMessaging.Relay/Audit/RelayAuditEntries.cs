@@ -12,7 +12,7 @@ internal static class RelayAuditEntries
 {
     /// <summary>
     /// A registration: recorded as registered (also when repeated, so that a retry after an audit failure is recorded),
-    /// refused for a revoked id, or refused as an identity-key change when the id is bound to other keys.
+    /// refused for a revoked id, or refused as an identity-key change when the id is bound to other keys or another user.
     /// </summary>
     public static AuditEntry Registration(RelayDevice device, DeviceRegistrationOutcome outcome) => outcome switch
     {

@@ -140,7 +140,7 @@ public static partial class FhirExport
         writer.WriteEndArray();
         writer.WriteEndObject();
 
-        if (record.Subjects.Count > 0)
+        if (record.Subjects.Count > 0 || record.Count is not null)
         {
             writer.WriteStartArray("entity");
             foreach (AuditSubject subject in record.Subjects)
@@ -182,12 +182,6 @@ public static partial class FhirExport
                 CountEntity(writer, count);
             }
 
-            writer.WriteEndArray();
-        }
-        else if (record.Count is long count)
-        {
-            writer.WriteStartArray("entity");
-            CountEntity(writer, count);
             writer.WriteEndArray();
         }
     }
