@@ -70,12 +70,35 @@ public sealed class RelayOptions
     /// <summary>WebSocket keep-alive ping interval. Default 30 seconds.</summary>
     public TimeSpan WebSocketKeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The file that holds this instance's audit identity: its chain id and the Ed25519 key that signs its audit trail
+    /// (<see cref="Audit.RelayAuditTrail"/>). Created on first start, readable by its owner only (like an SSH host key);
+    /// a file that others may read is refused. Default <c>null</c>: <c>audit-key</c> under <see cref="DataDirectory"/>.
+    /// Every instance needs its own file: instances sharing one PostgreSQL database and one <see cref="DataDirectory"/>
+    /// must each point this at a file of their own, or they would append to one chain.
+    /// </summary>
+    public string? AuditKeyPath { get; set; }
+
+    /// <summary>
+    /// Signs the audit trail with a key the host keeps (for example in an HSM) instead of the key file. Default
+    /// <c>null</c>: the key file at <see cref="AuditKeyPath"/>. When set, <see cref="AuditInstanceId"/> is required.
+    /// </summary>
+    public Compliance.AuditSigner? AuditSigner { get; set; }
+
+    /// <summary>
+    /// The chain id of this instance when <see cref="AuditSigner"/> is set: 1 to 64 characters of <c>A-Z a-z 0-9 - .</c>,
+    /// unique per instance and stable across restarts. Default <c>null</c>; ignored without <see cref="AuditSigner"/>.
+    /// </summary>
+    public string? AuditInstanceId { get; set; }
+
     /// <summary>The clock; tests replace it. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     internal string ResolvedBlobDirectory => Path.GetFullPath(BlobDirectory ?? Path.Combine(DataDirectory, "blobs"));
 
     internal string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "relay.db"));
+
+    internal string ResolvedAuditKeyPath => Path.GetFullPath(AuditKeyPath ?? Path.Combine(DataDirectory, "audit-key"));
 
     internal void Validate()
     {
@@ -110,6 +133,11 @@ public sealed class RelayOptions
         if (StorageProvider == RelayStorageProvider.PostgreSql && string.IsNullOrWhiteSpace(PostgresConnectionString))
         {
             throw new InvalidOperationException("RelayOptions.PostgresConnectionString must be set when StorageProvider is PostgreSql.");
+        }
+
+        if (AuditSigner is not null && !Identifier.IsValid(AuditInstanceId))
+        {
+            throw new InvalidOperationException("RelayOptions.AuditInstanceId must be 1 to 64 characters of A-Z a-z 0-9 - . when AuditSigner is set.");
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);

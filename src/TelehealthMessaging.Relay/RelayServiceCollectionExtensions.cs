@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using TelehealthMessaging.Relay;
 using TelehealthMessaging.Relay.Api;
 using TelehealthMessaging.Relay.Attachments;
+using TelehealthMessaging.Relay.Audit;
 using TelehealthMessaging.Relay.Delivery;
 using TelehealthMessaging.Relay.Storage;
 
@@ -14,8 +15,8 @@ public static class RelayServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the relay's services: the store chosen by <see cref="RelayOptions.StorageProvider"/> (schema migrated at
-    /// start), request authentication, expiry purge, WebSocket delivery and, on PostgreSQL, the LISTEN/NOTIFY
-    /// listener. Register an <see cref="IRelayAuthorizer"/> before or after this call to add app-level checks.
+    /// start), request authentication, expiry purge, WebSocket delivery, the instance's audit trail
+    /// (<see cref="RelayAuditTrail"/>, resolvable by operators) and, on PostgreSQL, the LISTEN/NOTIFY listener. Register an <see cref="IRelayAuthorizer"/> before or after this call to add app-level checks.
     /// Safe to call once per service collection; a second call is ignored.
     /// </summary>
     /// <param name="services">The services.</param>
@@ -53,6 +54,9 @@ public static class RelayServiceCollectionExtensions
             services.AddSingleton<IRelayStore>(_ => new SqliteRelayStore(options.SqlitePath));
         }
 
+        services.AddMetrics();
+        services.TryAddSingleton<RelayMetrics>();
+        services.AddSingleton(sp => RelayAuditTrail.Open(options, sp.GetRequiredService<RelayMetrics>(), sp.GetRequiredService<ILogger<RelayAuditTrail>>()));
         services.AddSingleton<RelayStoreInitializer>();
         services.AddHostedService(sp => sp.GetRequiredService<RelayStoreInitializer>());
         services.AddSingleton<ExpiryPurgeService>();

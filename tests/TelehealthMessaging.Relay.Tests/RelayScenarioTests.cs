@@ -607,7 +607,7 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
         Assert.Equal("application/problem+json", get.MediaType);
         string dataFolder = Path.GetDirectoryName(server.Services.GetRequiredService<RelayOptions>().ResolvedBlobDirectory)!;
         string[] files = Directory.Exists(dataFolder) ? Directory.GetFiles(dataFolder, "*", SearchOption.AllDirectories) : [];
-        Assert.DoesNotContain(files, f => !Path.GetFileName(f).StartsWith("relay.db", StringComparison.Ordinal));
+        Assert.DoesNotContain(files, f => !Path.GetFileName(f).StartsWith("relay.db", StringComparison.Ordinal) && Path.GetFileName(f) != "audit-key");
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(HttpMethod.Get, "/health", null)).Status);
     }
 

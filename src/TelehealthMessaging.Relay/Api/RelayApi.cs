@@ -7,6 +7,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Relay.Attachments;
+using TelehealthMessaging.Relay.Audit;
 using TelehealthMessaging.Relay.Delivery;
 using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Transport;
@@ -19,6 +20,7 @@ internal sealed class RelayApi(
     RelayRequestAuthenticator authenticator,
     AttachmentFiles attachments,
     MailboxSignal signal,
+    RelayAuditTrail audit,
     RelayOptions options,
     ILogger<RelayApi> logger)
 {
@@ -70,13 +72,13 @@ internal sealed class RelayApi(
             RelayLog.DeviceRegistered(logger, device.DeviceId.Value, outcome.ToString());
         }
 
-        return outcome switch
+        return await audit.AnswerAsync(RelayAuditEntries.Registration(device, outcome), outcome switch
         {
             DeviceRegistrationOutcome.Created => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse, statusCode: StatusCodes.Status201Created),
             DeviceRegistrationOutcome.AlreadyRegistered => Results.Json(ToResponse(device), RelayJsonContext.Default.DeviceResponse),
             DeviceRegistrationOutcome.Revoked => RelayProblem.Create(StatusCodes.Status409Conflict, "device_revoked", "The device id was revoked; revoked ids are never registered again."),
             _ => RelayProblem.Create(StatusCodes.Status409Conflict, "device_conflict", "The device id is registered with other keys or to another user."),
-        };
+        });
     }
 
     public async Task<IResult> UploadPrekeysAsync(HttpContext http, string deviceId)
@@ -178,7 +180,7 @@ internal sealed class RelayApi(
             RelayLog.DeviceRevoked(logger, auth.Device.DeviceId.Value, deviceId);
         }
 
-        return Results.NoContent();
+        return await audit.AnswerAsync(RelayAuditEntries.Revocation(auth.Device, new DeviceId(deviceId)), Results.NoContent());
     }
 
     public Task<IResult> JoinClinicAsync(HttpContext http, string clinicId, string deviceId) =>
@@ -234,7 +236,7 @@ internal sealed class RelayApi(
             return Forbidden(http, auth.Device!, "not_clinic_member", "Only the clinic's devices can claim its work items.");
         }
 
-        return Results.Json(new WorkItemClaimResponse(claim.ItemId, claim.UserId.Value, claim.DeviceId.Value, claim.ClaimedAt), RelayJsonContext.Default.WorkItemClaimResponse);
+        return await audit.AnswerAsync(RelayAuditEntries.WorkItemClaim(claim, auth.Device!), Results.Json(new WorkItemClaimResponse(claim.ItemId, claim.UserId.Value, claim.DeviceId.Value, claim.ClaimedAt), RelayJsonContext.Default.WorkItemClaimResponse));
     }
 
     public async Task<IResult> ClaimBundleAsync(HttpContext http, string userId, string deviceId)
@@ -264,14 +266,14 @@ internal sealed class RelayApi(
         }
 
         RelayLog.BundleClaimed(logger, auth.Device!.DeviceId.Value, deviceId, bundle.OneTimePrekey is not null, bundle.KemPrekeyIsLastResort);
-        return Results.Json(
+        return await audit.AnswerAsync(RelayAuditEntries.BundleClaim(auth.Device, bundle.Device), Results.Json(
             new PrekeyBundleResponse(
                 ToResponse(bundle.Device),
                 bundle.SignedPrekey,
                 bundle.OneTimePrekey is { } oneTime ? new OneTimePrekeyMessage { KeyId = oneTime.KeyId, Key = oneTime.Key } : null,
                 new OneTimePrekeyMessage { KeyId = bundle.KemPrekey.KeyId, Key = bundle.KemPrekey.Key },
                 bundle.KemPrekeyIsLastResort),
-            RelayJsonContext.Default.PrekeyBundleResponse);
+            RelayJsonContext.Default.PrekeyBundleResponse));
     }
 
     public async Task<IResult> SubmitEnvelopesAsync(HttpContext http)
@@ -732,7 +734,7 @@ internal sealed class RelayApi(
             await store.LeaveClinicAsync(clinic, auth.Device.DeviceId, ct).ConfigureAwait(false);
         }
 
-        return Results.NoContent();
+        return await audit.AnswerAsync(RelayAuditEntries.Membership(operation, clinic, auth.Device), Results.NoContent());
     }
 
     /// <summary>

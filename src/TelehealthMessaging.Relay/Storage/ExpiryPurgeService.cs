@@ -1,10 +1,15 @@
 using System.Diagnostics;
 using TelehealthMessaging.Relay.Attachments;
+using TelehealthMessaging.Relay.Audit;
 
 namespace TelehealthMessaging.Relay.Storage;
 
-/// <summary>Deletes expired envelopes, delivered-id records, nonces, work-item claims and attachment blobs every <see cref="RelayOptions.PurgeInterval"/>.</summary>
-internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFiles files, RelayOptions options, ILogger<ExpiryPurgeService> logger) : BackgroundService
+/// <summary>
+/// Deletes expired envelopes, delivered-id records, nonces, work-item claims and attachment blobs every
+/// <see cref="RelayOptions.PurgeInterval"/>; a purge that deleted envelopes is recorded in the audit trail with their
+/// count, counted on <c>telehealth.relay.purged_envelopes</c>, and kept as <see cref="RelayAuditTrail.LastPurge"/>.
+/// </summary>
+internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFiles files, RelayAuditTrail audit, RelayOptions options, ILogger<ExpiryPurgeService> logger) : BackgroundService
 {
     /// <summary>Runs one purge now; the periodic loop and tests both call it.</summary>
     public async Task<RelayPurgeResult> PurgeOnceAsync(CancellationToken cancellationToken)
@@ -21,6 +26,8 @@ internal sealed partial class ExpiryPurgeService(IRelayStore store, AttachmentFi
             LogPurged(logger, result.Envelopes, result.ExpiredBlobIds.Count, result.Nonces, result.DeliveredIds, result.WorkItemClaims, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
+        // The deletion has happened: an audit failure is logged and counted by the trail and shows in LastPurge.Audited.
+        await audit.RecordPurgeAsync(result).ConfigureAwait(false);
         return result;
     }
 

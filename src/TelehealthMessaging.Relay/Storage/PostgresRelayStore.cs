@@ -89,6 +89,15 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        """
+        CREATE TABLE audit_log (
+            chain_id text NOT NULL,
+            scope text NOT NULL,
+            collection text NOT NULL,
+            name text NOT NULL,
+            value bytea NOT NULL,
+            PRIMARY KEY (chain_id, scope, collection, name));
+        """,
         // Pending per mailbox = last_cursor (envelopes ever stored) - removed (acknowledged or purged), kept in its own
         // row so that acknowledgements never wait for the mailbox row a submission holds. It replaces count(*) over
         // the mailbox on every submission, which walked the dead row versions acknowledged envelopes leave until

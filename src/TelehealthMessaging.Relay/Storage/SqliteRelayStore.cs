@@ -81,27 +81,36 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             PRIMARY KEY (clinic_id, item_id));
         CREATE INDEX work_item_claims_by_expiry ON work_item_claims (expires_at);
         """,
+        """
+        CREATE TABLE audit_log (
+            chain_id TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            collection TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value BLOB NOT NULL,
+            PRIMARY KEY (chain_id, scope, collection, name));
+        """,
         // Delivered ids and nonces are written for every acknowledged envelope and every request. As rowid tables with a
         // primary key each write changed two B-trees at random places (the table and its key index); clustered on the
         // key (WITHOUT ROWID) it is one. Their expiry indexes grow at the right edge, so they add little.
         """
-        CREATE TABLE delivered_v3 (
+        CREATE TABLE delivered_clustered (
             recipient TEXT NOT NULL,
             id TEXT NOT NULL,
             expires_at INTEGER NOT NULL,
             PRIMARY KEY (recipient, id)) WITHOUT ROWID;
-        INSERT INTO delivered_v3 (recipient, id, expires_at) SELECT recipient, id, expires_at FROM delivered;
+        INSERT INTO delivered_clustered (recipient, id, expires_at) SELECT recipient, id, expires_at FROM delivered;
         DROP TABLE delivered;
-        ALTER TABLE delivered_v3 RENAME TO delivered;
+        ALTER TABLE delivered_clustered RENAME TO delivered;
         CREATE INDEX delivered_by_expiry ON delivered (expires_at);
-        CREATE TABLE nonces_v3 (
+        CREATE TABLE nonces_clustered (
             device_id TEXT NOT NULL,
             nonce TEXT NOT NULL,
             expires_at INTEGER NOT NULL,
             PRIMARY KEY (device_id, nonce)) WITHOUT ROWID;
-        INSERT INTO nonces_v3 (device_id, nonce, expires_at) SELECT device_id, nonce, expires_at FROM nonces;
+        INSERT INTO nonces_clustered (device_id, nonce, expires_at) SELECT device_id, nonce, expires_at FROM nonces;
         DROP TABLE nonces;
-        ALTER TABLE nonces_v3 RENAME TO nonces;
+        ALTER TABLE nonces_clustered RENAME TO nonces;
         CREATE INDEX nonces_by_expiry ON nonces (expires_at);
         """,
     ];

@@ -42,7 +42,7 @@ public enum AuditAction
     /// <summary>Data was erased (crypto-shredded) on request.</summary>
     DataErased = 13,
 
-    /// <summary>Data was erased because its retention period ended.</summary>
+    /// <summary>Data was erased because its retention period ended; <see cref="AuditEntry.Count"/> may say how many items.</summary>
     RetentionPurge = 14,
 
     /// <summary>Data other than an intake was exported (for example this audit log).</summary>
@@ -53,6 +53,18 @@ public enum AuditAction
 
     /// <summary>The local store was unlocked.</summary>
     StoreUnlocked = 17,
+
+    /// <summary>A device joined a clinic's triage devices (recorded by the relay).</summary>
+    ClinicJoined = 18,
+
+    /// <summary>A device left a clinic's triage devices (recorded by the relay).</summary>
+    ClinicLeft = 19,
+
+    /// <summary>A device won the claim on a clinic work item (recorded by the relay).</summary>
+    WorkItemClaimed = 20,
+
+    /// <summary>A device's prekey bundle was claimed to start a session with it (recorded by the relay).</summary>
+    PrekeyBundleClaimed = 21,
 }
 
 /// <summary>How an audited action ended.</summary>
@@ -94,4 +106,7 @@ public enum AuditSubjectKind
 
     /// <summary>A <see cref="ConsentRecord"/>, by <see cref="ConsentRecord.Id"/>.</summary>
     Consent = 8,
+
+    /// <summary>A clinic work item (an intake or callback request a clinic's devices claim), by the id the clinic gave it.</summary>
+    WorkItem = 9,
 }

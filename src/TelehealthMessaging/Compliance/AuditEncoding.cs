@@ -8,8 +8,11 @@ namespace TelehealthMessaging.Compliance;
 // encoding"). Fixed-width integers are big-endian; an id is one length byte (1..64) and its ASCII characters.
 //
 // Record (stored value):  previousHash[32] || body || hash[32],  hash = SHA-256(previousHash || body)
-//   body = version:u8(1) sequence:u64 recordedAtUtcTicks:i64 device:id action:u8 actor:id outcome:u8
+//   body = version:u8 sequence:u64 recordedAtUtcTicks:i64 device:id action:u8 actor:id outcome:u8
 //          codeKind:u8 [codeValue:u8 when codeKind != 0] subjectCount:u8 (subjectKind:u8 subjectId:id)*
+//          [count:u64 when version = 2]
+//   version 1: no count (every record written before counts existed, and every record without one, byte for byte);
+//   version 2: the entry carries AuditEntry.Count. The version byte is hashed, so a count cannot be added or removed unseen.
 // Checkpoint (stored value): payload || signature[64]
 //   payload = version:u8(1) sequence:u64 hash[32] signedAtUtcTicks:i64 publicKey[32]
 //   signature = Ed25519(CheckpointContext || payload)
@@ -20,6 +23,7 @@ internal static class AuditEncoding
     public const int SignatureSize = 64;
     public const int CheckpointPayloadSize = 1 + 8 + HashSize + 8 + PublicKeySize;
     private const byte Version = 1;
+    private const byte CountedRecordVersion = 2;
 
     // Domain separation: a checkpoint signature can never be mistaken for any other signature the identity key makes.
     private static readonly byte[] CheckpointContext = Encoding.ASCII.GetBytes("TelehealthMessaging/audit-checkpoint/v1");
@@ -30,7 +34,7 @@ internal static class AuditEncoding
     {
         var bytes = new List<byte>(256);
         bytes.AddRange(previousHash);
-        bytes.Add(Version);
+        bytes.Add(entry.Count is null ? Version : CountedRecordVersion);
         AddUInt64(bytes, (ulong)sequence);
         AddUInt64(bytes, (ulong)recordedAt.UtcTicks);
         AddId(bytes, device.Value);
@@ -52,6 +56,11 @@ internal static class AuditEncoding
         {
             bytes.Add((byte)subject.Kind);
             AddId(bytes, subject.Id);
+        }
+
+        if (entry.Count is long count)
+        {
+            AddUInt64(bytes, (ulong)count);
         }
 
         byte[] hash = SHA256.HashData(bytes.ToArray());
@@ -76,7 +85,8 @@ internal static class AuditEncoding
     {
         var reader = new Reader(stored);
         byte[] previousHash = reader.Bytes(HashSize).ToArray();
-        if (reader.Byte() != Version)
+        byte version = reader.Byte();
+        if (version is not (Version or CountedRecordVersion))
         {
             throw new FormatException("Unknown audit record version.");
         }
@@ -94,21 +104,22 @@ internal static class AuditEncoding
             code = AuditCode.Create((AuditCodeKind)codeKind, reader.Byte());
         }
 
-        int count = reader.Byte();
-        var subjects = new List<AuditSubject>(count);
-        for (int i = 0; i < count; i++)
+        int subjectCount = reader.Byte();
+        var subjects = new List<AuditSubject>(subjectCount);
+        for (int i = 0; i < subjectCount; i++)
         {
             var kind = (AuditSubjectKind)reader.Byte();
             subjects.Add(AuditSubject.Create(kind, reader.Id()));
         }
 
+        long? count = version == CountedRecordVersion ? checked((long)reader.UInt64()) : null;
         byte[] hash = reader.Bytes(HashSize).ToArray();
         if (!reader.AtEnd)
         {
             throw new FormatException("Trailing bytes after an audit record.");
         }
 
-        var entry = new AuditEntry(action, actor, subjects, outcome, code);
+        var entry = new AuditEntry(action, actor, subjects, outcome, code) { Count = count };
         return new AuditRecord(sequence, recordedAt, device, entry, previousHash, hash);
     }
 

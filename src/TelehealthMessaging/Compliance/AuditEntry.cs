@@ -9,6 +9,8 @@ public sealed class AuditEntry
     /// <summary>The most subjects one entry may name.</summary>
     public const int MaxSubjects = 8;
 
+    private readonly long? _count;
+
     /// <summary>Creates an entry.</summary>
     /// <param name="action">What happened.</param>
     /// <param name="actor">The user on whose behalf the device acted.</param>
@@ -87,10 +89,21 @@ public sealed class AuditEntry
     /// <summary>The transition or purpose, for the actions that take one.</summary>
     public AuditCode? Code { get; }
 
+    /// <summary>
+    /// How many items the action affected (for example the envelopes a <see cref="AuditAction.RetentionPurge"/>
+    /// deleted), or <see langword="null"/> (the default) when a count does not apply. A number, never content.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long? Count
+    {
+        get => _count;
+        init => _count = value is < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "A count cannot be negative.") : value;
+    }
+
     /// <summary>Describes the entry (ids and codes only).</summary>
     /// <returns>The entry as text.</returns>
     public override string ToString() =>
-        $"AuditEntry {{ Action = {Action}, Actor = {Actor}, Outcome = {Outcome}, Code = {Code?.ToString() ?? "(none)"}, Subjects = [{string.Join(", ", Subjects)}] }}";
+        $"AuditEntry {{ Action = {Action}, Actor = {Actor}, Outcome = {Outcome}, Code = {Code?.ToString() ?? "(none)"}{(Count is { } count ? ", Count = " + count.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty)}, Subjects = [{string.Join(", ", Subjects)}] }}";
 
     internal static AuditCodeKind? ExpectedCodeKind(AuditAction action) => action switch
     {

@@ -40,6 +40,9 @@ public sealed class AuditRecord
     /// <summary>The transition or purpose, for the actions that take one.</summary>
     public AuditCode? Code => Entry.Code;
 
+    /// <summary>How many items the action affected, when the entry carried a count (see <see cref="AuditEntry.Count"/>).</summary>
+    public long? Count => Entry.Count;
+
     /// <summary>The SHA-256 chain hash of this record (see <see cref="AuditLog"/> for what it covers).</summary>
     public ReadOnlyMemory<byte> Hash => HashBytes;
 
@@ -52,5 +55,5 @@ public sealed class AuditRecord
     /// <summary>Describes the record (ids and codes only).</summary>
     /// <returns>The record as text.</returns>
     public override string ToString() =>
-        $"AuditRecord {{ Sequence = {Sequence}, Action = {Action}, Actor = {Actor}, Device = {Device}, Outcome = {Outcome}, Code = {Code?.ToString() ?? "(none)"}, Subjects = [{string.Join(", ", Subjects)}] }}";
+        $"AuditRecord {{ Sequence = {Sequence}, Action = {Action}, Actor = {Actor}, Device = {Device}, Outcome = {Outcome}, Code = {Code?.ToString() ?? "(none)"}{(Count is { } count ? ", Count = " + count.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty)}, Subjects = [{string.Join(", ", Subjects)}] }}";
 }

@@ -65,17 +65,21 @@ public static partial class FhirExport
     /// value sets): device and key events are <c>110113</c> Security Alert (subtype <c>110137</c> User Security
     /// Attributes Changed, or <c>110126</c> Node Authentication for a verified safety number); intake, message,
     /// callback, consent and erasure events are <c>110110</c> Patient Record; exports are <c>110106</c> Export;
-    /// store lock and unlock are <c>110114</c> User Authentication (subtype <c>110123</c> Logout / <c>110122</c> Login).
+    /// store lock and unlock are <c>110114</c> User Authentication (subtype <c>110123</c> Logout / <c>110122</c> Login);
+    /// the relay's clinic joins and leaves are <c>110113</c>/<c>110137</c>, its prekey bundle claims <c>110113</c>, and
+    /// its work-item claims <c>110110</c>.
     /// A callback transition or consent purpose is an additional <c>subtype</c> coding from the SDK's code systems.
     /// <c>action</c> is C (registered, submitted, sent, granted), R (viewed, read, exported), U (key changed,
-    /// transition, withdrawn), D (revoked, erased, purged) or E (verified, locked, unlocked).
+    /// transition, withdrawn, work item claimed), D (revoked, erased, purged, clinic left) or E (verified, locked,
+    /// unlocked); clinic joined is C and prekey bundle claimed R.
     /// </para>
     /// <para>
     /// <c>outcome</c>: 0 success, 4 denied (minor failure), 8 failed (serious failure). The agent is the acting user,
     /// referenced by identifier; the source observer is the device. Each subject is an <c>entity</c> whose
     /// <c>what</c> references it by id (<c>QuestionnaireResponse/</c>, <c>Communication/</c>,
-    /// <c>CommunicationRequest/</c>, <c>Device/</c>, <c>Organization/</c>, <c>Consent/</c>, or an identifier for
-    /// users and conversations). No text, no health data.
+    /// <c>CommunicationRequest/</c>, <c>Device/</c>, <c>Organization/</c>, <c>Consent/</c>, <c>Task/</c> for work
+    /// items, or an identifier for users and conversations). A record's <see cref="AuditRecord.Count"/> is one more
+    /// entity (System Object) whose <c>detail</c> of type <c>count</c> holds the number. No text, no health data.
     /// </para>
     /// </remarks>
     public static string ToAuditEvent(AuditRecord record)
@@ -136,7 +140,7 @@ public static partial class FhirExport
         writer.WriteEndArray();
         writer.WriteEndObject();
 
-        if (record.Subjects.Count > 0)
+        if (record.Subjects.Count > 0 || record.Count is not null)
         {
             writer.WriteStartArray("entity");
             foreach (AuditSubject subject in record.Subjects)
@@ -151,6 +155,7 @@ public static partial class FhirExport
                     AuditSubjectKind.CallbackRequest => "CommunicationRequest",
                     AuditSubjectKind.Clinic => "Organization",
                     AuditSubjectKind.Consent => "Consent",
+                    AuditSubjectKind.WorkItem => "Task",
                     _ => null,
                 };
                 if (resourceType is not null)
@@ -172,8 +177,31 @@ public static partial class FhirExport
                 writer.WriteEndObject();
             }
 
+            if (record.Count is long count)
+            {
+                CountEntity(writer, count);
+            }
+
             writer.WriteEndArray();
         }
+    }
+
+    // The count has no place of its own in AuditEvent: it travels as the detail of an entity standing for the affected items.
+    private static void CountEntity(Utf8JsonWriter writer, long count)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("type");
+        writer.WriteString("system", AuditEntityTypeSystem);
+        writer.WriteString("code", "2");
+        writer.WriteString("display", "System Object");
+        writer.WriteEndObject();
+        writer.WriteStartArray("detail");
+        writer.WriteStartObject();
+        writer.WriteString("type", "count");
+        writer.WriteString("valueString", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        writer.WriteEndObject();
     }
 
     private static void Coding(Utf8JsonWriter writer, string system, string code, string? display)
@@ -216,6 +244,10 @@ public static partial class FhirExport
         AuditAction.ExportMade => ("110106", "Export", null, null, "R"),
         AuditAction.StoreLocked => ("110114", "User Authentication", "110123", "Logout", "E"),
         AuditAction.StoreUnlocked => ("110114", "User Authentication", "110122", "Login", "E"),
+        AuditAction.ClinicJoined => ("110113", "Security Alert", "110137", "User Security Attributes Changed", "C"),
+        AuditAction.ClinicLeft => ("110113", "Security Alert", "110137", "User Security Attributes Changed", "D"),
+        AuditAction.WorkItemClaimed => ("110110", "Patient Record", null, null, "U"),
+        AuditAction.PrekeyBundleClaimed => ("110113", "Security Alert", null, null, "R"),
         _ => throw new ArgumentOutOfRangeException(nameof(action)),
     };
 }

@@ -54,6 +54,8 @@ public sealed class AuditExportTests(FhirValidation fhir) : IClassFixture<FhirVa
                     [new AuditEntry(action, Patient, [AuditSubject.Of(messages[0].ConversationId)])],
                 AuditAction.ExportMade => [new AuditEntry(action, Patient, [AuditSubject.Of(Patient)], AuditOutcome.Denied)],
                 AuditAction.StoreLocked or AuditAction.StoreUnlocked => [new AuditEntry(action, Patient)],
+                AuditAction.ClinicJoined or AuditAction.ClinicLeft or AuditAction.WorkItemClaimed or AuditAction.PrekeyBundleClaimed =>
+                    [new AuditEntry(action, Patient, [AuditSubject.Of(new ClinicId("clinic-1")), AuditSubject.Of(Device)])],
                 _ => throw new ArgumentOutOfRangeException(nameof(action)),
             });
         }
