@@ -64,6 +64,14 @@ public sealed class RelayOptions
     /// <summary>Requests each device may make in a burst above the steady rate. Default 100.</summary>
     public int RateLimitBurst { get; set; } = 100;
 
+    /// <summary>
+    /// Failed authentications (401: unsigned, badly signed, stale, replayed or unknown-device requests) one client
+    /// address may cause per minute; beyond it every request from that address is answered 429 with Retry-After before
+    /// any signature is checked or the store is read, until the minute replenishes. Default 60. Behind a reverse proxy,
+    /// use ASP.NET Core's forwarded-headers middleware so that the address is the client's, not the proxy's.
+    /// </summary>
+    public int FailedAuthenticationsPerMinute { get; set; } = 60;
+
     /// <summary>Most envelopes returned by one fetch or pushed per WebSocket round. Default 100.</summary>
     public int MaxFetchEnvelopes { get; set; } = 100;
 
@@ -114,6 +122,7 @@ public sealed class RelayOptions
         Positive(MaxBatchEnvelopes, nameof(MaxBatchEnvelopes));
         Positive(MaxRequestBodyBytes, nameof(MaxRequestBodyBytes));
         Positive(MaxPendingPerMailbox, nameof(MaxPendingPerMailbox));
+        Positive(FailedAuthenticationsPerMinute, nameof(FailedAuthenticationsPerMinute));
         Positive(MaxBlobBytes, nameof(MaxBlobBytes));
         Positive(MaxPrekeysPerUpload, nameof(MaxPrekeysPerUpload));
         Positive(MaxPrekeyBytes, nameof(MaxPrekeyBytes));

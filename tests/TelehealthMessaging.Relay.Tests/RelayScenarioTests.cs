@@ -433,6 +433,36 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
     }
 
     [SkippableFact]
+    public async Task An_address_that_keeps_failing_authentication_is_refused_with_429_before_any_signature_check()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync(o => o.FailedAuthenticationsPerMinute = 3);
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        // Successful requests spend nothing: many of them leave the address's allowance whole.
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(HttpMethod.Get, "/v1/messages", alice)).Status);
+        }
+
+        var failures = new List<HttpStatusCode>();
+        for (int i = 0; i < 3; i++)
+        {
+            failures.Add((await client.SendAsync(HttpMethod.Get, "/v1/messages", alice, tamper: h => h with { Signature = Base64Url.Encode(new byte[64]) })).Status);
+        }
+
+        RelayResponse wellSigned = await client.SubmitAsync(alice, ("m1", bob, bob.SealedEnvelope()));
+        RelayResponse unsigned = await client.SendAsync(HttpMethod.Get, "/v1/messages", null);
+
+        Assert.All(failures, status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+        Assert.Equal(HttpStatusCode.TooManyRequests, wellSigned.Status);
+        Assert.Equal("too_many_failures", wellSigned.ProblemCode());
+        Assert.NotNull(wellSigned.RetryAfter);
+        Assert.Equal("too_many_failures", unsigned.ProblemCode());
+        Assert.Empty((await server.Services.GetRequiredService<IRelayStore>().FetchEnvelopesAsync(bob.DeviceId, 0, 10, Clock.GetUtcNow(), CancellationToken.None)));
+    }
+
+    [SkippableFact]
     public async Task WebSocket_pushes_pending_then_new_envelopes_takes_acks_and_resumes_after_the_cursor()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync();

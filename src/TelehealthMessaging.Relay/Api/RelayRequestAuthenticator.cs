@@ -26,6 +26,10 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     private readonly RelayOptions _options;
     private readonly PartitionedRateLimiter<string> _rateLimiter;
 
+    // Per client address, spent only by failed authentications: an unauthenticated request costs a signature check
+    // and a store read, so an address that keeps failing is refused before either.
+    private readonly PartitionedRateLimiter<string> _failureLimiter;
+
     public RelayRequestAuthenticator(IRelayStore store, IRelayAuthorizer authorizer, RelayOptions options)
     {
         _store = store;
@@ -39,6 +43,14 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
+        _failureLimiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.FailedAuthenticationsPerMinute,
+            TokensPerPeriod = options.FailedAuthenticationsPerMinute,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
     }
 
     /// <summary>
@@ -47,6 +59,17 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     /// temporary files; the full check follows once the body digest is known.
     /// </summary>
     public async Task<RelayAuthentication> PrecheckAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        if (FailingAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        RelayAuthentication result = await PrecheckCoreAsync(http, cancellationToken).ConfigureAwait(false);
+        return Counted(http, result);
+    }
+
+    private async Task<RelayAuthentication> PrecheckCoreAsync(HttpContext http, CancellationToken cancellationToken)
     {
         IHeaderDictionary headers = http.Request.Headers;
         string? deviceText = headers[RelayRequestSignature.DeviceHeader];
@@ -76,6 +99,17 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     /// <param name="cancellationToken">Cancels the checks.</param>
     /// <param name="targetClinic">The clinic, for the clinic operations.</param>
     public async Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken, ClinicId? targetClinic = null)
+    {
+        if (FailingAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, targetUser, registering, targetClinic, cancellationToken).ConfigureAwait(false);
+        return Counted(http, result);
+    }
+
+    private async Task<RelayAuthentication> AuthenticateCoreAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, ClinicId? targetClinic, CancellationToken cancellationToken)
     {
         IHeaderDictionary headers = http.Request.Headers;
         string? deviceText = headers[RelayRequestSignature.DeviceHeader];
@@ -131,12 +165,41 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         return new RelayAuthentication(device, null, 0, string.Empty);
     }
 
-    public void Dispose() => _rateLimiter.Dispose();
+    public void Dispose()
+    {
+        _rateLimiter.Dispose();
+        _failureLimiter.Dispose();
+    }
+
+    private static string AddressOf(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    private RelayAuthentication? FailingAddress(HttpContext http)
+    {
+        // Zero permits: asks whether the address has failures left without spending one.
+        using RateLimitLease lease = _failureLimiter.AttemptAcquire(AddressOf(http), 0);
+        if (lease.IsAcquired)
+        {
+            return null;
+        }
+
+        TimeSpan retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan value) ? value : TimeSpan.FromMinutes(1);
+        return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "too_many_failures", "Too many failed authentications from this address.", retryAfter: retryAfter), "too_many_failures");
+    }
+
+    private RelayAuthentication Counted(HttpContext http, RelayAuthentication result)
+    {
+        if (result.FailureStatus == StatusCodes.Status401Unauthorized)
+        {
+            using RateLimitLease _ = _failureLimiter.AttemptAcquire(AddressOf(http));
+        }
+
+        return result;
+    }
 
     private static RelayAuthentication Fail(IResult result, string code) => new(null, result, code switch
     {
         "forbidden" => StatusCodes.Status403Forbidden,
-        "rate_limited" => StatusCodes.Status429TooManyRequests,
+        "rate_limited" or "too_many_failures" => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status401Unauthorized,
     }, code);
 }
