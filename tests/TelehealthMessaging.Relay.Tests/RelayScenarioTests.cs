@@ -433,6 +433,27 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_refused_submission_still_spends_its_nonce_so_replaying_it_later_is_refused_and_stores_nothing()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync();
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        using var later = new TestDevice();
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"envelopes":[{"id":"r1","recipientDeviceId":"{{later.DeviceId}}","data":"{{Convert.ToBase64String(later.SealedEnvelope())}}"}]}""");
+
+        // The nonce is recorded in the submission's own transaction; it must stay recorded when the batch is refused.
+        RelayResponse refused = await client.SendAsync(HttpMethod.Post, "/v1/messages", alice, body);
+        Assert.Equal(HttpStatusCode.Created, (await client.RegisterAsync(later)).Status);
+        RelayResponse replayed = await client.SendAsync(HttpMethod.Post, "/v1/messages", alice, body, headersOverride: refused.SentHeaders);
+
+        Assert.Equal(HttpStatusCode.NotFound, refused.Status);
+        Assert.Equal("unknown_recipient", refused.ProblemCode());
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.Status);
+        Assert.Equal("replayed_nonce", replayed.ProblemCode());
+        Assert.Empty((await client.FetchAsync(later)).Envelopes);
+    }
+
+    [SkippableFact]
     public async Task An_address_that_keeps_failing_authentication_is_refused_with_429_before_any_signature_check()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync(o => o.FailedAuthenticationsPerMinute = 3);

@@ -286,7 +286,7 @@ internal sealed class RelayApi(
             return failure;
         }
 
-        RelayAuthentication auth = await authenticator.AuthenticateAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.SubmitEnvelopes, null, null, ct).ConfigureAwait(false);
+        RelayAuthentication auth = await authenticator.AuthenticateDeferringNonceAsync(http, RelayRequestSignature.DigestHex(body), RelayOperation.SubmitEnvelopes, ct).ConfigureAwait(false);
         if (auth.Failure is not null)
         {
             return Refused(http, auth);
@@ -339,9 +339,11 @@ internal sealed class RelayApi(
         }
 
         DateTimeOffset now = options.TimeProvider.GetUtcNow();
-        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, ct).ConfigureAwait(false);
+        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, auth.PendingNonce, ct).ConfigureAwait(false);
         switch (outcome.Status)
         {
+            case EnvelopeBatchStatus.ReplayedNonce:
+                return Refused(http, authenticator.ReplayedNonce(http));
             case EnvelopeBatchStatus.UnknownRecipient:
                 return RelayProblem.Create(StatusCodes.Status404NotFound, "unknown_recipient", "A recipient device is not registered; nothing was stored.", outcome.FailedRecipient?.Value);
             case EnvelopeBatchStatus.MailboxFull:

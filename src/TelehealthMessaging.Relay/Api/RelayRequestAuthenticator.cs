@@ -6,7 +6,8 @@ using TelehealthMessaging.Transport;
 namespace TelehealthMessaging.Relay.Api;
 
 /// <summary>The result of authenticating a request: the device, or the answer to send instead.</summary>
-internal readonly record struct RelayAuthentication(RelayDevice? Device, IResult? Failure, int FailureStatus, string FailureCode);
+/// <remarks><see cref="PendingNonce"/> is set when the caller asked to record the nonce with its own write.</remarks>
+internal readonly record struct RelayAuthentication(RelayDevice? Device, IResult? Failure, int FailureStatus, string FailureCode, RelayNonce? PendingNonce = null);
 
 /// <summary>
 /// Verifies the device signature of a request (see <see cref="RelayRequestSignature"/>), the clock skew and the nonce,
@@ -105,11 +106,30 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             return refused;
         }
 
-        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, targetUser, registering, targetClinic, cancellationToken).ConfigureAwait(false);
+        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, targetUser, registering, targetClinic, deferNonce: false, cancellationToken).ConfigureAwait(false);
         return Counted(http, result);
     }
 
-    private async Task<RelayAuthentication> AuthenticateCoreAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, ClinicId? targetClinic, CancellationToken cancellationToken)
+    /// <summary>
+    /// Authenticates a request whose nonce the caller records in its own transaction (<see cref="RelayAuthentication.PendingNonce"/>),
+    /// so that a request commits once. The caller must refuse the request as <see cref="ReplayedNonce"/> when the store finds the nonce used.
+    /// </summary>
+    public async Task<RelayAuthentication> AuthenticateDeferringNonceAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, CancellationToken cancellationToken)
+    {
+        if (FailingAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, null, null, null, deferNonce: true, cancellationToken).ConfigureAwait(false);
+        return Counted(http, result);
+    }
+
+    /// <summary>The answer to a request whose deferred nonce turned out to be used before; counts as a failed authentication.</summary>
+    public RelayAuthentication ReplayedNonce(HttpContext http) =>
+        Counted(http, Fail(RelayProblem.Unauthorized("replayed_nonce", "The request nonce has been used before."), "replayed_nonce"));
+
+    private async Task<RelayAuthentication> AuthenticateCoreAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, ClinicId? targetClinic, bool deferNonce, CancellationToken cancellationToken)
     {
         IHeaderDictionary headers = http.Request.Headers;
         string? deviceText = headers[RelayRequestSignature.DeviceHeader];
@@ -144,7 +164,7 @@ internal sealed class RelayRequestAuthenticator : IDisposable
 
         // Only after the signature verified, so that unauthenticated traffic cannot fill the nonce table.
         DateTimeOffset nonceExpiry = DateTimeOffset.FromUnixTimeSeconds(timestamp) + RelayRequestSignature.MaxClockSkew + NonceMargin;
-        if (!await _store.TryUseNonceAsync(deviceId, nonce!, nonceExpiry, cancellationToken).ConfigureAwait(false))
+        if (!deferNonce && !await _store.TryUseNonceAsync(deviceId, nonce!, nonceExpiry, cancellationToken).ConfigureAwait(false))
         {
             return Fail(RelayProblem.Unauthorized("replayed_nonce", "The request nonce has been used before."), "replayed_nonce");
         }
@@ -162,7 +182,7 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests from this device.", retryAfter: retryAfter), "rate_limited");
         }
 
-        return new RelayAuthentication(device, null, 0, string.Empty);
+        return new RelayAuthentication(device, null, 0, string.Empty, deferNonce ? new RelayNonce(deviceId, nonce!, nonceExpiry) : null);
     }
 
     public void Dispose()

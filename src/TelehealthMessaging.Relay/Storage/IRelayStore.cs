@@ -105,9 +105,14 @@ public interface IRelayStore
     /// <param name="now">The current time.</param>
     /// <param name="expiresAt">When undelivered envelopes of this batch expire.</param>
     /// <param name="maxPendingPerMailbox">Most pending envelopes a mailbox may hold after the batch.</param>
+    /// <param name="nonce">
+    /// The submitting request's nonce, recorded in the same transaction (one commit per submission instead of two); a
+    /// nonce used before makes the outcome <see cref="EnvelopeBatchStatus.ReplayedNonce"/>. It stays recorded when the
+    /// batch is refused for another reason. <see langword="null"/> when the caller recorded it already.
+    /// </param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The outcome for the batch and for each envelope.</returns>
-    Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken);
+    Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken);
 
     /// <summary>Reads unexpired envelopes of one mailbox with a cursor greater than <paramref name="afterCursor"/>, in cursor order.</summary>
     /// <param name="recipient">The mailbox owner.</param>

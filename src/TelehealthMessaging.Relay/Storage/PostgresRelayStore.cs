@@ -432,7 +432,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
     }
 
-    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken)
+    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -443,8 +443,19 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         string[] recipients = envelopes.Select(e => e.Recipient.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var mailboxes = new Dictionary<string, (long LastCursor, long Pending)>(StringComparer.Ordinal);
         var known = new HashSet<int>();
+        bool freshNonce = true;
         await using (var check = new NpgsqlBatch(connection, transaction))
         {
+            if (nonce is not null)
+            {
+                // The request's nonce commits with the submission: one commit per request instead of two.
+                check.BatchCommands.Add(BatchCommand(
+                    "INSERT INTO nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1;",
+                    nonce.Device.Value,
+                    nonce.Value,
+                    nonce.ExpiresAt.ToUnixTimeMilliseconds()));
+            }
+
             check.BatchCommands.Add(BatchCommand(
                 """
                 SELECT m.device_id, m.last_cursor, m.last_cursor - coalesce(r.removed, 0) FROM mailboxes m
@@ -462,6 +473,12 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
                 envelopes.Select(e => e.Recipient.Value).ToArray(),
                 envelopes.Select(e => e.Id.Value).ToArray()));
             await using NpgsqlDataReader reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (nonce is not null)
+            {
+                freshNonce = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 mailboxes[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
@@ -474,10 +491,18 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             }
         }
 
+        if (!freshNonce)
+        {
+            // A replay: nothing of it is kept (the transaction rolls back).
+            return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.ReplayedNonce, null);
+        }
+
         foreach (string recipient in recipients)
         {
             if (!mailboxes.ContainsKey(recipient))
             {
+                // Committed anyway, so that the refused request's nonce stays used.
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, new DeviceId(recipient));
             }
         }
@@ -506,6 +531,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             if (mailboxes[mailbox.Key.Value].Pending + mailbox.Count() > maxPendingPerMailbox
                 && await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $1 AND expires_at > $2;", cancellationToken, mailbox.Key.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false) + mailbox.Count() > maxPendingPerMailbox)
             {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
             }
         }

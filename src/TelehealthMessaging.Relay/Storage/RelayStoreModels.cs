@@ -96,7 +96,16 @@ public enum EnvelopeBatchStatus
 
     /// <summary>A recipient's mailbox would exceed its pending limit; nothing was stored.</summary>
     MailboxFull,
+
+    /// <summary>The submitting request's nonce was used before (a replay); nothing was stored.</summary>
+    ReplayedNonce,
 }
+
+/// <summary>A request nonce to record with the operation it authorizes, so that both commit together.</summary>
+/// <param name="Device">The signing device.</param>
+/// <param name="Value">The nonce text.</param>
+/// <param name="ExpiresAt">When the nonce may be forgotten (its request's timestamp can no longer be accepted).</param>
+public sealed record RelayNonce(DeviceId Device, string Value, DateTimeOffset ExpiresAt);
 
 /// <summary>The outcome of a batch submission.</summary>
 /// <param name="Status">The batch result.</param>
@@ -114,7 +123,7 @@ public sealed record EnvelopeSubmissionOutcome(EnvelopeBatchStatus Status, IRead
     /// </summary>
     public IReadOnlyList<RelayMailboxAppend> Appended { get; init; } = [];
 
-    internal static EnvelopeSubmissionOutcome Failed(EnvelopeBatchStatus status, DeviceId recipient) =>
+    internal static EnvelopeSubmissionOutcome Failed(EnvelopeBatchStatus status, DeviceId? recipient) =>
         new(status, new HashSet<int>(), recipient);
 }
 

@@ -402,8 +402,12 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
     }
 
-    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken) =>
-        _writes.RunAsync(write => Submit(write, envelopes, now.ToUnixTimeMilliseconds(), expiresAt.ToUnixTimeMilliseconds(), maxPendingPerMailbox), cancellationToken);
+    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken) =>
+        _writes.RunAsync(
+            write => nonce is not null && !UseNonce(write, nonce.Device, nonce.Value, nonce.ExpiresAt)
+                ? EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.ReplayedNonce, null)
+                : Submit(write, envelopes, now.ToUnixTimeMilliseconds(), expiresAt.ToUnixTimeMilliseconds(), maxPendingPerMailbox),
+            cancellationToken);
 
     public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -446,9 +450,7 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             cancellationToken);
 
     public Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        _writes.RunAsync(
-            write => write.Execute("INSERT OR IGNORE INTO nonces (device_id, nonce, expires_at) VALUES ($d, $n, $e);", ("$d", deviceId.Value), ("$n", nonce), ("$e", expiresAt.ToUnixTimeMilliseconds())) == 1,
-            cancellationToken);
+        _writes.RunAsync(write => UseNonce(write, deviceId, nonce, expiresAt), cancellationToken);
 
     public void Dispose() => _writes.Dispose();
 
@@ -488,6 +490,9 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new RelayPurgeResult(envelopes, nonces, delivered, blobs, claims);
     }
+
+    private static bool UseNonce(SqliteWriteQueue.SqliteWriteContext write, DeviceId deviceId, string nonce, DateTimeOffset expiresAt) =>
+        write.Execute("INSERT OR IGNORE INTO nonces (device_id, nonce, expires_at) VALUES ($d, $n, $e);", ("$d", deviceId.Value), ("$n", nonce), ("$e", expiresAt.ToUnixTimeMilliseconds())) == 1;
 
     private static EnvelopeSubmissionOutcome Submit(SqliteWriteQueue.SqliteWriteContext write, IReadOnlyList<RelayEnvelope> envelopes, long now, long expiresAt, int maxPendingPerMailbox)
     {

@@ -50,8 +50,8 @@ internal sealed class FirstAcknowledgementFailsStore(IRelayStore inner) : IRelay
 
     public Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken) => inner.ClaimPrekeyBundleAsync(userId, deviceId, cancellationToken);
 
-    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, CancellationToken cancellationToken) =>
-        inner.SubmitEnvelopesAsync(envelopes, now, expiresAt, maxPendingPerMailbox, cancellationToken);
+    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken) =>
+        inner.SubmitEnvelopesAsync(envelopes, now, expiresAt, maxPendingPerMailbox, nonce, cancellationToken);
 
     public Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.FetchEnvelopesAsync(recipient, afterCursor, limit, now, cancellationToken);
