@@ -36,22 +36,8 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         _store = store;
         _authorizer = authorizer;
         _options = options;
-        _rateLimiter = PartitionedRateLimiter.Create<string, string>(device => RateLimitPartition.GetTokenBucketLimiter(device, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.RateLimitBurst,
-            TokensPerPeriod = options.RateLimitPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-        _failureLimiter = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.FailedAuthenticationsPerMinute,
-            TokensPerPeriod = options.FailedAuthenticationsPerMinute,
-            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        _rateLimiter = TokenBuckets(options.RateLimitBurst, options.RateLimitPerSecond, TimeSpan.FromSeconds(1));
+        _failureLimiter = TokenBuckets(options.FailedAuthenticationsPerMinute, options.FailedAuthenticationsPerMinute, TimeSpan.FromMinutes(1));
     }
 
     /// <summary>
@@ -190,6 +176,17 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         _rateLimiter.Dispose();
         _failureLimiter.Dispose();
     }
+
+    // One token bucket per partition key, refusing at once (no queue) when empty.
+    private static PartitionedRateLimiter<string> TokenBuckets(int limit, int perPeriod, TimeSpan period) =>
+        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limit,
+            TokensPerPeriod = perPeriod,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
 
     private static string AddressOf(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Storage;
 
 namespace TelehealthMessaging.Relay.Audit;
@@ -33,14 +34,7 @@ internal sealed class RelayAuditDataStore : IDataStore
 
     public static RelayAuditDataStore ForSqlite(string chainId, string databasePath)
     {
-        string connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        string connectionString = SqliteRelayStore.ConnectionStringFor(databasePath);
         return new RelayAuditDataStore(chainId, async ct =>
         {
             var connection = new SqliteConnection(connectionString);

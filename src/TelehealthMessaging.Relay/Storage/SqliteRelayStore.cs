@@ -128,16 +128,19 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             Directory.CreateDirectory(folder);
         }
 
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = databasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = ConnectionStringFor(databasePath);
         _writes = new SqliteWriteQueue(_connectionString);
     }
+
+    /// <summary>How every connection to the relay's SQLite file is opened (the audit trail's store uses it too).</summary>
+    internal static string ConnectionStringFor(string databasePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = databasePath,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
