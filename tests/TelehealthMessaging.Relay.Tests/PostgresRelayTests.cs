@@ -34,6 +34,28 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
     }
 
     [SkippableFact]
+    public async Task A_device_revoked_on_one_instance_loses_its_websocket_on_another()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        // Each instance keeps its own audit chain (revocation is audited), so each needs its own key file.
+        string keys = Path.Combine(Path.GetTempPath(), "telehealth-relay-tests", Guid.NewGuid().ToString("N"));
+        (RelayServer one, RelayTestClient clientOne) = await StartAsync(o => o.AuditKeyPath = Path.Combine(keys, "one"), store);
+        await using RelayServer _ = one;
+        (RelayServer two, RelayTestClient clientTwo) = await StartAsync(o => o.AuditKeyPath = Path.Combine(keys, "two"), store);
+        await using RelayServer __ = two;
+        await two.Services.GetRequiredService<PostgresMailboxListener>().Listening.WaitAsync(Timeout);
+        var user = UserId.New();
+        TestDevice phone = await RegisteredAsync(clientOne, user);
+        TestDevice stolen = await RegisteredAsync(clientTwo, user);
+        using ClientWebSocket socket = await clientTwo.ConnectAsync(stolen);
+
+        RelayResponse revoked = await clientOne.SendAsync(HttpMethod.Delete, $"/v1/users/{user}/devices/{stolen.DeviceId}", phone);
+
+        Assert.Equal(HttpStatusCode.NoContent, revoked.Status);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await socket.ReceiveCloseAsync(Timeout));
+    }
+
+    [SkippableFact]
     public async Task Delivery_across_instances_resumes_after_the_listening_connection_is_killed()
     {
         Action<RelayOptions> store = await Target.NewStoreAsync();

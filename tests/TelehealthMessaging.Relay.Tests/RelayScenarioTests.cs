@@ -433,6 +433,22 @@ public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Revoking_a_device_closes_its_open_websocket_with_policy_violation()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync();
+        await using RelayServer _ = server;
+        var user = UserId.New();
+        TestDevice phone = await RegisteredAsync(client, user);
+        TestDevice stolen = await RegisteredAsync(client, user);
+        using ClientWebSocket socket = await client.ConnectAsync(stolen);
+
+        RelayResponse revoked = await client.SendAsync(HttpMethod.Delete, $"/v1/users/{user}/devices/{stolen.DeviceId}", phone);
+
+        Assert.Equal(HttpStatusCode.NoContent, revoked.Status);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await socket.ReceiveCloseAsync(Timeout));
+    }
+
+    [SkippableFact]
     public async Task A_refused_submission_still_spends_its_nonce_so_replaying_it_later_is_refused_and_stores_nothing()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync();

@@ -175,6 +175,8 @@ internal sealed class RelayApi(
                 return Forbidden(http, auth.Device, "not_own_device", "A device can revoke only devices of its own user.");
         }
 
+        // Its open connections on this instance end now (other instances hear it through the store's notification).
+        signal.Close(deviceId);
         if (logger.IsEnabled(LogLevel.Information))
         {
             RelayLog.DeviceRevoked(logger, auth.Device.DeviceId.Value, deviceId);

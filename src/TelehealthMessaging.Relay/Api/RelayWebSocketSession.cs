@@ -32,6 +32,8 @@ internal sealed class RelayWebSocketSession(
 {
     private const int MaxClientFrameBytes = 64 * 1024;
 
+    private static readonly TimeSpan RevokedCloseGracePeriod = TimeSpan.FromSeconds(5);
+
     public async Task<IResult?> RunAsync(HttpContext http)
     {
         CancellationToken ct = http.RequestAborted;
@@ -69,6 +71,7 @@ internal sealed class RelayWebSocketSession(
             // Subscribed before the first mailbox read, so that nothing committed after that read is missed.
             using MailboxSubscription subscription = signal.Subscribe(device);
             bool readStore = true;
+            bool revoked = false;
             while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
                 if (readStore)
@@ -94,6 +97,16 @@ internal sealed class RelayWebSocketSession(
                     break;
                 }
 
+                if (subscription.IsClosed)
+                {
+                    revoked = true;
+                    await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "device revoked", CancellationToken.None).ConfigureAwait(false);
+                    // The close frame must reach the device before the connection ends; a device that does not
+                    // answer it is cut off after a grace period.
+                    stop.CancelAfter(RevokedCloseGracePeriod);
+                    break;
+                }
+
                 readStore = subscription.Take(out List<RelayPendingEnvelope> handed);
                 foreach (RelayPendingEnvelope envelope in handed)
                 {
@@ -116,7 +129,8 @@ internal sealed class RelayWebSocketSession(
                 }
             }
 
-            reason = await receiving.ConfigureAwait(false);
+            string received = await receiving.ConfigureAwait(false);
+            reason = revoked ? "device revoked" : received;
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {

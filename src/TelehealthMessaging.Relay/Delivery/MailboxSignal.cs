@@ -52,6 +52,15 @@ internal sealed class MailboxSignal
         }
     }
 
+    /// <summary>Ends the mailbox's sessions: its device was revoked, and a revoked device must not keep a connection.</summary>
+    public void Close(string mailbox)
+    {
+        foreach (MailboxSubscription subscription in SubscriptionsOf(mailbox))
+        {
+            subscription.Close();
+        }
+    }
+
     /// <summary>Wakes every session to read its mailbox, for when notifications may have been lost (the listener reconnected).</summary>
     public void NotifyAll()
     {
@@ -97,6 +106,7 @@ internal sealed class MailboxSubscription : IDisposable
     private readonly Lock _gate = new();
     private List<RelayPendingEnvelope> _handed = [];
     private bool _readStore;
+    private bool _closed;
     private TaskCompletionSource? _waiter;
 
     internal MailboxSubscription(MailboxSignal signal, string mailbox)
@@ -107,12 +117,24 @@ internal sealed class MailboxSubscription : IDisposable
 
     internal string Mailbox { get; }
 
-    /// <summary>Completes when envelopes were handed or the store should be read.</summary>
+    /// <summary>Whether the device was revoked; the session must close its socket.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    /// <summary>Completes when envelopes were handed, the store should be read, or the subscription was closed.</summary>
     public Task WaitAsync()
     {
         lock (_gate)
         {
-            if (_readStore || _handed.Count > 0)
+            if (_closed || _readStore || _handed.Count > 0)
             {
                 return Task.CompletedTask;
             }
@@ -156,6 +178,16 @@ internal sealed class MailboxSubscription : IDisposable
                 }
             }
 
+            WakeLocked();
+        }
+    }
+
+    internal void Close()
+    {
+        lock (_gate)
+        {
+            _handed.Clear();
+            _closed = true;
             WakeLocked();
         }
     }

@@ -25,9 +25,18 @@ internal sealed partial class PostgresMailboxListener(PostgresRelayStore store, 
                 await using NpgsqlConnection connection = await store.OpenListenerConnectionAsync(stoppingToken).ConfigureAwait(false);
                 connection.Notification += (_, e) =>
                 {
-                    // This instance handed its own submissions to its sessions when it stored them.
-                    (string mailbox, bool own) = store.ParseNotification(e.Payload);
-                    if (!own)
+                    // This instance handed its own submissions to its sessions, and closed its own revoked devices' ones.
+                    (string mailbox, bool revoked, bool own) = store.ParseNotification(e.Payload);
+                    if (own)
+                    {
+                        return;
+                    }
+
+                    if (revoked)
+                    {
+                        signal.Close(mailbox);
+                    }
+                    else
                     {
                         signal.Notify(mailbox);
                     }

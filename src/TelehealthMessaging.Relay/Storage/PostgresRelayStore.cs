@@ -13,6 +13,8 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
     /// <summary>The LISTEN/NOTIFY channel; the payload is the recipient device id.</summary>
     public const string NotificationChannel = "telehealth_relay_mailbox";
 
+    private const string RevokedPrefix = "!";
+
     private const int OneTimeKind = 0;
     private const int KemKind = 1;
 
@@ -151,13 +153,16 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
     /// <summary>Names this relay instance in its mailbox notifications, so that it can skip its own.</summary>
     public string InstanceId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>Reads a notification payload: the mailbox, and whether this instance sent it.</summary>
-    public (string Mailbox, bool FromThisInstance) ParseNotification(string payload)
+    /// <summary>Reads a notification payload: the mailbox, whether its device was revoked, and whether this instance sent it.</summary>
+    public (string Mailbox, bool Revoked, bool FromThisInstance) ParseNotification(string payload)
     {
-        int separator = payload.LastIndexOf(' ');
+        // Device ids never start with '!' (Identifier), so the prefix cannot be mistaken for a mailbox.
+        bool revoked = payload.StartsWith(RevokedPrefix, StringComparison.Ordinal);
+        string rest = revoked ? payload[RevokedPrefix.Length..] : payload;
+        int separator = rest.LastIndexOf(' ');
         return separator < 0
-            ? (payload, false)
-            : (payload[..separator], string.Equals(payload[(separator + 1)..], InstanceId, StringComparison.Ordinal));
+            ? (rest, revoked, false)
+            : (rest[..separator], revoked, string.Equals(rest[(separator + 1)..], InstanceId, StringComparison.Ordinal));
     }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -269,6 +274,8 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         }
 
         await ExecuteAsync(connection, transaction, "INSERT INTO revoked_devices (device_id, user_id, revoked_at) VALUES ($1, $2, $3);", cancellationToken, deviceId.Value, ownerId.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false);
+        // Other instances close the device's open connections when this commits.
+        await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2);", cancellationToken, NotificationChannel, RevokedPrefix + NotificationPayload(deviceId.Value)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return DeviceRevocationOutcome.Revoked;
     }

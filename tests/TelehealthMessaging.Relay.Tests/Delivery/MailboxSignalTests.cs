@@ -68,5 +68,21 @@ public sealed class MailboxSignalTests
         Assert.Empty(handed);
     }
 
+    [Fact]
+    public async Task Closing_a_mailbox_wakes_its_sessions_as_closed_and_leaves_others_alone()
+    {
+        var signal = new MailboxSignal();
+        using MailboxSubscription revoked = signal.Subscribe(Bob);
+        using MailboxSubscription other = signal.Subscribe(new DeviceId("carol-device"));
+        Task wake = revoked.WaitAsync();
+
+        signal.Close(Bob.Value);
+
+        await wake.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(revoked.IsClosed);
+        Assert.False(other.IsClosed);
+        Assert.False(other.WaitAsync().IsCompleted);
+    }
+
     private static RelayPendingEnvelope Envelope(long cursor) => new(cursor, new MessageId($"m{cursor}"), [1, 2, 3]);
 }

@@ -148,6 +148,21 @@ internal static class WebSocketFrames
         return JsonNode.Parse(buffer.AsSpan(0, length))!;
     }
 
+    /// <summary>Reads until the relay closes the socket; returns the close status it sent.</summary>
+    public static async Task<WebSocketCloseStatus?> ReceiveCloseAsync(this ClientWebSocket socket, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.AsMemory(), cts.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return socket.CloseStatus;
+            }
+        }
+    }
+
     public static Task SendAckAsync(this ClientWebSocket socket, params string[] ids) =>
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "ack", ids }), WebSocketMessageType.Text, true, CancellationToken.None);
 }
