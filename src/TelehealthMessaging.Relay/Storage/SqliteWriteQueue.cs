@@ -101,7 +101,7 @@ internal sealed class SqliteWriteQueue : IDisposable
     {
         while (batch.Count < MaxWritesPerCommit && _queue.Reader.TryRead(out PendingWrite? write))
         {
-            if (!write.IsCanceled)
+            if (!write.CompleteIfCanceled())
             {
                 batch.Add(write);
             }
@@ -110,7 +110,8 @@ internal sealed class SqliteWriteQueue : IDisposable
 
     internal abstract class PendingWrite
     {
-        public abstract bool IsCanceled { get; }
+        /// <summary>Completes the caller's task as cancelled if its token was cancelled before the write ran; returns whether it did.</summary>
+        public abstract bool CompleteIfCanceled();
 
         /// <summary>Runs the write inside the open transaction, keeping its result or its failure for <see cref="Complete"/>.</summary>
         public abstract void Execute(SqliteWriteContext context);
@@ -130,18 +131,15 @@ internal sealed class SqliteWriteQueue : IDisposable
 
         public Task<T> Task => _completion.Task;
 
-        public override bool IsCanceled
+        public override bool CompleteIfCanceled()
         {
-            get
+            if (!cancellationToken.IsCancellationRequested)
             {
-                if (!cancellationToken.IsCancellationRequested)
-                {
-                    return false;
-                }
-
-                _completion.TrySetCanceled(cancellationToken);
-                return true;
+                return false;
             }
+
+            _completion.TrySetCanceled(cancellationToken);
+            return true;
         }
 
         public override void Execute(SqliteWriteContext context) => _result = write(context);
