@@ -30,6 +30,7 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     // Per client address, spent only by failed authentications: an unauthenticated request costs a signature check
     // and a store read, so an address that keeps failing is refused before either.
     private readonly PartitionedRateLimiter<string> _failureLimiter;
+    private readonly TimeSpan _oneFailureRefill;
 
     public RelayRequestAuthenticator(IRelayStore store, IRelayAuthorizer authorizer, RelayOptions options)
     {
@@ -38,6 +39,7 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         _options = options;
         _rateLimiter = TokenBuckets(options.RateLimitBurst, options.RateLimitPerSecond, TimeSpan.FromSeconds(1));
         _failureLimiter = TokenBuckets(options.FailedAuthenticationsPerMinute, options.FailedAuthenticationsPerMinute, TimeSpan.FromMinutes(1));
+        _oneFailureRefill = TimeSpan.FromSeconds(Math.Ceiling(60.0 / options.FailedAuthenticationsPerMinute));
     }
 
     /// <summary>
@@ -192,15 +194,14 @@ internal sealed class RelayRequestAuthenticator : IDisposable
 
     private RelayAuthentication? FailingAddress(HttpContext http)
     {
-        // Zero permits: asks whether the address has failures left without spending one.
-        using RateLimitLease lease = _failureLimiter.AttemptAcquire(AddressOf(http), 0);
-        if (lease.IsAcquired)
+        // Asks whether a whole failure is left without spending one. Not a zero-permit acquire: the bucket refills
+        // continuously, and a fraction of a token would pass that probe.
+        if (_failureLimiter.GetStatistics(AddressOf(http)) is not { CurrentAvailablePermits: < 1 })
         {
             return null;
         }
 
-        TimeSpan retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan value) ? value : TimeSpan.FromMinutes(1);
-        return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "too_many_failures", "Too many failed authentications from this address.", retryAfter: retryAfter), "too_many_failures");
+        return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "too_many_failures", "Too many failed authentications from this address.", retryAfter: _oneFailureRefill), "too_many_failures");
     }
 
     private RelayAuthentication Counted(HttpContext http, RelayAuthentication result)
