@@ -149,14 +149,7 @@ internal sealed partial class RelayTarget : ILoadTarget
 
         try
         {
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // A receive loop's failure at shutdown must not keep the server process alive.
-        catch (Exception error)
-#pragma warning restore CA1031
-        {
-            // A loop that failed mid-run has already shown in the results as undelivered envelopes; say why.
-            await Console.Error.WriteLineAsync($"A receive loop ended with {error.GetType().Name}: {error.Message}").ConfigureAwait(false);
+            await ReceiveLoops.EndAsync(_loops).ConfigureAwait(false);
         }
         finally
         {

@@ -47,16 +47,8 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     /// uploads run these before streaming, so that unsigned or stale requests cannot make the relay write large
     /// temporary files; the full check follows once the body digest is known.
     /// </summary>
-    public async Task<RelayAuthentication> PrecheckAsync(HttpContext http, CancellationToken cancellationToken)
-    {
-        if (FailingAddress(http) is { } refused)
-        {
-            return refused;
-        }
-
-        RelayAuthentication result = await PrecheckCoreAsync(http, cancellationToken).ConfigureAwait(false);
-        return Counted(http, result);
-    }
+    public Task<RelayAuthentication> PrecheckAsync(HttpContext http, CancellationToken cancellationToken) =>
+        LimitedAsync(http, () => PrecheckCoreAsync(http, cancellationToken));
 
     private async Task<RelayAuthentication> PrecheckCoreAsync(HttpContext http, CancellationToken cancellationToken)
     {
@@ -87,31 +79,15 @@ internal sealed class RelayRequestAuthenticator : IDisposable
     /// <param name="registering">For registration: the device from the body, whose key must have signed.</param>
     /// <param name="cancellationToken">Cancels the checks.</param>
     /// <param name="targetClinic">The clinic, for the clinic operations.</param>
-    public async Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken, ClinicId? targetClinic = null)
-    {
-        if (FailingAddress(http) is { } refused)
-        {
-            return refused;
-        }
-
-        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, targetUser, registering, targetClinic, deferNonce: false, cancellationToken).ConfigureAwait(false);
-        return Counted(http, result);
-    }
+    public Task<RelayAuthentication> AuthenticateAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, UserId? targetUser, RelayDevice? registering, CancellationToken cancellationToken, ClinicId? targetClinic = null) =>
+        LimitedAsync(http, () => AuthenticateCoreAsync(http, bodyDigestHex, operation, targetUser, registering, targetClinic, deferNonce: false, cancellationToken));
 
     /// <summary>
     /// Authenticates a request whose nonce the caller records in its own transaction (<see cref="RelayAuthentication.PendingNonce"/>),
     /// so that a request commits once. The caller must refuse the request as <see cref="ReplayedNonce"/> when the store finds the nonce used.
     /// </summary>
-    public async Task<RelayAuthentication> AuthenticateDeferringNonceAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, CancellationToken cancellationToken)
-    {
-        if (FailingAddress(http) is { } refused)
-        {
-            return refused;
-        }
-
-        RelayAuthentication result = await AuthenticateCoreAsync(http, bodyDigestHex, operation, null, null, null, deferNonce: true, cancellationToken).ConfigureAwait(false);
-        return Counted(http, result);
-    }
+    public Task<RelayAuthentication> AuthenticateDeferringNonceAsync(HttpContext http, string bodyDigestHex, RelayOperation operation, CancellationToken cancellationToken) =>
+        LimitedAsync(http, () => AuthenticateCoreAsync(http, bodyDigestHex, operation, null, null, null, deferNonce: true, cancellationToken));
 
     /// <summary>The answer to a request whose deferred nonce turned out to be used before; counts as a failed authentication.</summary>
     public RelayAuthentication ReplayedNonce(HttpContext http) =>
@@ -191,6 +167,17 @@ internal sealed class RelayRequestAuthenticator : IDisposable
         }));
 
     private static string AddressOf(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    // Every way in: refused at once when the address has no failures left, counted when it fails.
+    private async Task<RelayAuthentication> LimitedAsync(HttpContext http, Func<Task<RelayAuthentication>> authenticate)
+    {
+        if (FailingAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        return Counted(http, await authenticate().ConfigureAwait(false));
+    }
 
     private RelayAuthentication? FailingAddress(HttpContext http)
     {

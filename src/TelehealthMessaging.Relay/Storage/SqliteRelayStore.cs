@@ -132,6 +132,13 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
         _writes = new SqliteWriteQueue(_connectionString);
     }
 
+    /// <summary>Run on every connection when it opens (the writer's connection adds its own).</summary>
+    internal const string ConnectionPragmas = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;";
+
+    /// <summary>Converts a scalar query result; NULL (and no row) become the default of <typeparamref name="T"/>.</summary>
+    internal static T ScalarValue<T>(object? value) =>
+        value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>How every connection to the relay's SQLite file is opened (the audit trail's store uses it too).</summary>
     internal static string ConnectionStringFor(string databasePath) => new SqliteConnectionStringBuilder
     {
@@ -605,7 +612,7 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, null, "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, ConnectionPragmas, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
@@ -637,7 +644,6 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
     private static async Task<T> ScalarAsync<T>(SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using SqliteCommand command = Command(connection, transaction, sql, parameters);
-        object? value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        return ScalarValue<T>(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false));
     }
 }

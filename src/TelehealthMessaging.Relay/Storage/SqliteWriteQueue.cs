@@ -177,7 +177,8 @@ internal sealed class SqliteWriteQueue : IDisposable
             {
                 connection.Open();
                 using SqliteCommand pragma = connection.CreateCommand();
-                pragma.CommandText = "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 10000;";
+                // A larger checkpoint interval copies each page rewritten many times into the database file once.
+                pragma.CommandText = SqliteRelayStore.ConnectionPragmas + " PRAGMA wal_autocheckpoint = 10000;";
                 pragma.ExecuteNonQuery();
                 return new SqliteWriteContext(connection);
             }
@@ -190,11 +191,8 @@ internal sealed class SqliteWriteQueue : IDisposable
 
         public int Execute(string sql, params (string Name, object? Value)[] parameters) => Command(sql, parameters).ExecuteNonQuery();
 
-        public T Scalar<T>(string sql, params (string Name, object? Value)[] parameters)
-        {
-            object? value = Command(sql, parameters).ExecuteScalar();
-            return value is null or DBNull ? default! : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
-        }
+        public T Scalar<T>(string sql, params (string Name, object? Value)[] parameters) =>
+            SqliteRelayStore.ScalarValue<T>(Command(sql, parameters).ExecuteScalar());
 
         public void Dispose()
         {
