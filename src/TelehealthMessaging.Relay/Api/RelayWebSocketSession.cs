@@ -71,9 +71,20 @@ internal sealed class RelayWebSocketSession(
             // Subscribed before the first mailbox read, so that nothing committed after that read is missed.
             using MailboxSubscription subscription = signal.Subscribe(device);
             bool readStore = true;
-            bool revoked = false;
+            // A revocation that committed before the subscription existed closed nobody: the store tells.
+            bool revoked = await store.GetDeviceAsync(device, stop.Token).ConfigureAwait(false) is null;
             while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
+                if (revoked || subscription.IsClosed)
+                {
+                    revoked = true;
+                    await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "device revoked", CancellationToken.None).ConfigureAwait(false);
+                    // The close frame must reach the device before the connection ends; a device that does not
+                    // answer it is cut off after a grace period.
+                    stop.CancelAfter(RevokedCloseGracePeriod);
+                    break;
+                }
+
                 if (readStore)
                 {
                     IReadOnlyList<RelayPendingEnvelope> batch = await store.FetchEnvelopesAsync(device, cursor, options.MaxFetchEnvelopes, options.TimeProvider.GetUtcNow(), stop.Token).ConfigureAwait(false);
@@ -94,16 +105,6 @@ internal sealed class RelayWebSocketSession(
                 Task finished = await Task.WhenAny(subscription.WaitAsync(), receiving).ConfigureAwait(false);
                 if (finished == receiving)
                 {
-                    break;
-                }
-
-                if (subscription.IsClosed)
-                {
-                    revoked = true;
-                    await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "device revoked", CancellationToken.None).ConfigureAwait(false);
-                    // The close frame must reach the device before the connection ends; a device that does not
-                    // answer it is cut off after a grace period.
-                    stop.CancelAfter(RevokedCloseGracePeriod);
                     break;
                 }
 
