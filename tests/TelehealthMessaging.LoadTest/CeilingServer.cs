@@ -11,8 +11,8 @@ using Microsoft.Extensions.Logging;
 namespace TelehealthMessaging.LoadTest;
 
 /// <summary>
-/// The ceiling of this stack on this machine: ASP.NET Core speaking the relay's wire protocol (POST /v1/messages in,
-/// WebSocket push frames out, ack frames taken) with no storage, no signature checks and no bookkeeping. The same
+/// The ceiling of this stack on this machine: ASP.NET Core speaking the relay's wire protocol (POST /v1/messages or
+/// send frames in, WebSocket push frames out, ack frames taken) with no storage, no signature checks and no bookkeeping. The same
 /// client transports drive it as drive the relay, so relay ÷ ceiling measures what storage and authentication cost.
 /// An envelope for a device with no open socket is dropped, as a forwarder without storage must; the load run
 /// connects every recipient before it sends.
@@ -32,33 +32,7 @@ internal static class CeilingServer
         app.MapPost("/v1/messages", async (HttpContext http) =>
         {
             using JsonDocument request = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
-            using var response = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(response))
-            {
-                writer.WriteStartObject();
-                writer.WriteStartArray("results");
-                foreach (JsonElement envelope in request.RootElement.GetProperty("envelopes").EnumerateArray())
-                {
-                    string id = envelope.GetProperty("id").GetString()!;
-                    string recipient = envelope.GetProperty("recipientDeviceId").GetString()!;
-                    byte[] data = envelope.GetProperty("data").GetBytesFromBase64();
-                    if (sockets.TryGetValue(recipient, out Connection? connection))
-                    {
-                        connection.Push(id, data);
-                    }
-
-                    writer.WriteStartObject();
-                    writer.WriteString("id", id);
-                    writer.WriteString("recipientDeviceId", recipient);
-                    writer.WriteString("status", "stored");
-                    writer.WriteEndObject();
-                }
-
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-
-            return Results.Bytes(response.ToArray(), "application/json");
+            return Results.Bytes(Forward(sockets, request.RootElement, null), "application/json");
         });
         app.MapGet("/v1/ws", async (HttpContext http) =>
         {
@@ -69,7 +43,7 @@ internal static class CeilingServer
             }
 
             using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync();
-            var connection = new Connection(socket);
+            var connection = new Connection(socket, sockets);
             sockets[device] = connection;
             try
             {
@@ -86,7 +60,48 @@ internal static class CeilingServer
         await app.RunAsync();
     }
 
-    private sealed class Connection(WebSocket socket)
+    /// <summary>
+    /// Pushes each envelope of a submission to its recipient's socket and answers with every envelope "stored": the
+    /// relay's POST /v1/messages response, or its "sent" frame when <paramref name="request"/> is a send frame's token.
+    /// </summary>
+    private static byte[] Forward(ConcurrentDictionary<string, Connection> sockets, JsonElement submission, string? request)
+    {
+        using var response = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(response))
+        {
+            writer.WriteStartObject();
+            if (request is not null)
+            {
+                writer.WriteString("type", "sent");
+                writer.WriteString("request", request);
+            }
+
+            writer.WriteStartArray("results");
+            foreach (JsonElement envelope in submission.GetProperty("envelopes").EnumerateArray())
+            {
+                string id = envelope.GetProperty("id").GetString()!;
+                string recipient = envelope.GetProperty("recipientDeviceId").GetString()!;
+                byte[] data = envelope.GetProperty("data").GetBytesFromBase64();
+                if (sockets.TryGetValue(recipient, out Connection? connection))
+                {
+                    connection.Push(id, data);
+                }
+
+                writer.WriteStartObject();
+                writer.WriteString("id", id);
+                writer.WriteString("recipientDeviceId", recipient);
+                writer.WriteString("status", "stored");
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return response.ToArray();
+    }
+
+    private sealed class Connection(WebSocket socket, ConcurrentDictionary<string, Connection> sockets)
     {
         private readonly Channel<byte[]> _frames = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         private long _cursor;
@@ -110,7 +125,7 @@ internal static class CeilingServer
         public async Task RunAsync(CancellationToken ct)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Task receiving = DiscardIncomingAsync(stop.Token);
+            Task receiving = ReadIncomingAsync(stop.Token);
             try
             {
                 while (await _frames.Reader.WaitToReadAsync(stop.Token))
@@ -138,17 +153,39 @@ internal static class CeilingServer
             }
         }
 
-        /// <summary>Reads (and drops) ack frames until the client closes; a close ends the push loop too.</summary>
-        private async Task DiscardIncomingAsync(CancellationToken ct)
+        /// <summary>
+        /// Forwards send frames (answering each on this socket) and drops ack frames until the client closes; a close
+        /// ends the push loop too.
+        /// </summary>
+        private async Task ReadIncomingAsync(CancellationToken ct)
         {
-            byte[] buffer = new byte[16 * 1024];
+            byte[] buffer = new byte[64 * 1024];
             while (true)
             {
-                ValueWebSocketReceiveResult result = await socket.ReceiveAsync(buffer.AsMemory(), ct);
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     _frames.Writer.TryComplete();
                     return;
+                }
+
+                using JsonDocument frame = JsonDocument.Parse(buffer.AsMemory(0, length));
+                if (frame.RootElement.GetProperty("type").GetString() == "send")
+                {
+                    _frames.Writer.TryWrite(Forward(sockets, frame.RootElement, frame.RootElement.GetProperty("request").GetString()));
                 }
             }
         }

@@ -15,6 +15,12 @@ internal interface ILoadTarget : IAsyncDisposable
     /// </summary>
     Task ConnectRecipientAsync(DevicePair pair, CancellationToken ct);
 
+    /// <summary>
+    /// Opens the pair's sender connection, as an app in the foreground keeps its socket open (the relay's senders
+    /// then submit as frames on it); a target whose senders share connections does nothing here.
+    /// </summary>
+    Task ConnectSenderAsync(DevicePair pair, CancellationToken ct);
+
     /// <summary>Submits a batch from the pair's sender; returns once the server has accepted it durably.</summary>
     Task SendAsync(DevicePair pair, IReadOnlyList<(MessageId Id, byte[] Data)> batch, CancellationToken ct);
 }

@@ -77,6 +77,9 @@ internal sealed class JetStreamTarget(LoadSettings settings) : ILoadTarget
         _loops.Add(Task.Run(() => ReceiveAsync(consumer, pair, ct), CancellationToken.None));
     }
 
+    // The senders share a few connections opened at start.
+    public Task ConnectSenderAsync(DevicePair pair, CancellationToken ct) => Task.CompletedTask;
+
     public async Task SendAsync(DevicePair pair, IReadOnlyList<(MessageId Id, byte[] Data)> batch, CancellationToken ct)
     {
         NatsJSContext js = _senderContexts[pair.Index % _senderContexts.Length];

@@ -36,6 +36,8 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
         long residentIdle = target.Server.ResidentBytes();
         log.WriteLine($"[{settings.Mode}] {settings.Devices} recipients connected; resident {residentBefore / 1048576.0:0.0} → {residentIdle / 1048576.0:0.0} MiB");
+        await Parallel.ForEachAsync(pairs, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (pair, _) =>
+            await target.ConnectSenderAsync(pair, receiving.Token).ConfigureAwait(false)).ConfigureAwait(false);
 
         long start = Stopwatch.GetTimestamp();
         long measureStart = start + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
@@ -157,30 +159,39 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         }
     }
 
-    /// <summary>Closed loop: batches of --batch as fast as delivery frees credits, at most --window in flight per pair.</summary>
+    /// <summary>
+    /// Closed loop: batches of --batch as fast as delivery frees credits, at most --window envelopes in flight per pair;
+    /// a batch is submitted as soon as it has credits, without waiting for the previous submission's answer (so up to
+    /// window ÷ batch submissions per pair overlap, as an app draining its outbox over one connection would).
+    /// </summary>
     private async Task SendClosedLoopAsync(DevicePair pair, long end, CancellationToken ct)
     {
         SemaphoreSlim credits = pair.Credits!;
-        var batch = new List<(MessageId, byte[])>(settings.Batch);
+        var submissions = new List<Task<bool>>();
         while (Stopwatch.GetTimestamp() < end)
         {
-            batch.Clear();
             for (int i = 0; i < settings.Batch; i++)
             {
                 await credits.WaitAsync(ct).ConfigureAwait(false);
             }
 
             long now = Stopwatch.GetTimestamp();
+            var batch = new List<(MessageId, byte[])>(settings.Batch);
             for (int i = 0; i < settings.Batch; i++)
             {
                 batch.Add((MessageId.New(), LoadDevice.Envelope(pair.Recipient.DeviceId, settings.PayloadBytes, now)));
             }
 
-            if (!await SendWithRetriesAsync(pair, batch, ct).ConfigureAwait(false))
+            submissions.Add(SendWithRetriesAsync(pair, batch, ct));
+            submissions.RemoveAll(s => s.IsCompletedSuccessfully && s.Result);
+            if (submissions.Any(s => s.IsCompleted))
             {
-                return;
+                // Cancelled: the run is over.
+                break;
             }
         }
+
+        await Task.WhenAll(submissions).ConfigureAwait(false);
     }
 
     /// <summary>Resubmits the same ids until accepted (submission is idempotent); false when cancelled first.</summary>

@@ -20,6 +20,7 @@ internal sealed class LoadSettings
           --relay-dll PATH   the built relay host (default: src/TelehealthMessaging.Relay/bin/Release/net10.0/…)
           --postgres CONN    PostgreSQL connection string for relay-postgres (an empty database)
           --nats-server PATH nats-server binary (default nats-server on PATH)
+          --send ws|http     relay modes: senders submit as frames on their open WebSocket (default) or by HTTP POST
           --profile          relay modes: collect the relay's own per-submission timings (debug log) into the result
           --label TEXT       free text stored with the result (e.g. the round number)
           --out FILE         also write the result as JSON to FILE
@@ -51,6 +52,9 @@ internal sealed class LoadSettings
     public string NatsServer { get; private set; } = "nats-server";
 
     public bool Profile { get; private set; }
+
+    /// <summary>How relay-mode senders submit: "ws" (frames on an open socket) or "http" (POST /v1/messages).</summary>
+    public string Send { get; private set; } = "ws";
 
     public string Label { get; private set; } = "";
 
@@ -88,6 +92,14 @@ internal sealed class LoadSettings
                 case "--postgres": settings.PostgresConnectionString = Value(); break;
                 case "--nats-server": settings.NatsServer = Value(); break;
                 case "--profile": settings.Profile = true; break;
+                case "--send":
+                    settings.Send = Value();
+                    if (settings.Send is not ("ws" or "http"))
+                    {
+                        throw new ArgumentException("--send must be ws or http.");
+                    }
+
+                    break;
                 case "--label": settings.Label = Value(); break;
                 case "--out": settings.Out = Value(); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");

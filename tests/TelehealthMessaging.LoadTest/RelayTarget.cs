@@ -10,8 +10,9 @@ namespace TelehealthMessaging.LoadTest;
 
 /// <summary>
 /// The relay host (or the ceiling forwarder, which speaks the same wire protocol) in a child process, driven by the
-/// SDK's own transports: senders submit through the HTTP transport, recipients receive through the WebSocket
-/// transport and acknowledge over the socket, coalescing acks as a client draining a burst would.
+/// SDK's own transports: senders keep a WebSocket open and submit as frames on it (or by HTTP POST with --send http),
+/// recipients receive through the WebSocket transport and acknowledge over the socket, coalescing acks as a client
+/// draining a burst would.
 /// </summary>
 internal sealed partial class RelayTarget : ILoadTarget
 {
@@ -114,23 +115,30 @@ internal sealed partial class RelayTarget : ILoadTarget
     {
         IRelayTransport transport = RelayTransport.Create(Options(pair.Recipient, "ws"), _httpFactory);
         _recipients.Add(transport);
-        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        transport.StateChanged += (_, e) =>
-        {
-            if (e.Current == TransportState.Connected)
-            {
-                connected.TrySetResult();
-            }
-        };
+        Task connected = ConnectedAsync(transport, ct);
         var acks = Channel.CreateUnbounded<MessageId>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _loops.Add(Task.Run(() => ReceiveAsync(transport, pair, acks.Writer, ct), CancellationToken.None));
         _loops.Add(Task.Run(() => AcknowledgeAsync(transport, acks.Reader, ct), CancellationToken.None));
-        await connected.Task.WaitAsync(TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+        await connected.ConfigureAwait(false);
+    }
+
+    public async Task ConnectSenderAsync(DevicePair pair, CancellationToken ct)
+    {
+        IRelayTransport transport = RelayTransport.Create(Options(pair.Sender, _settings.Send), _httpFactory);
+        _senders[pair.Index] = transport;
+        if (_settings.Send == "ws")
+        {
+            // The socket is open while its receive stream runs; nothing is sent to a sender.
+            Task connected = ConnectedAsync(transport, ct);
+            var none = Channel.CreateUnbounded<MessageId>();
+            _loops.Add(Task.Run(() => ReceiveAsync(transport, pair, none.Writer, ct), CancellationToken.None));
+            await connected.ConfigureAwait(false);
+        }
     }
 
     public Task SendAsync(DevicePair pair, IReadOnlyList<(MessageId Id, byte[] Data)> batch, CancellationToken ct)
     {
-        IRelayTransport sender = _senders.GetOrAdd(pair.Index, _ => RelayTransport.Create(Options(pair.Sender, "http"), _httpFactory));
+        IRelayTransport sender = _senders[pair.Index];
         var envelopes = new OutgoingEnvelope[batch.Count];
         for (int i = 0; i < batch.Count; i++)
         {
@@ -167,6 +175,19 @@ internal sealed partial class RelayTarget : ILoadTarget
         catch (DirectoryNotFoundException)
         {
         }
+    }
+
+    private static Task ConnectedAsync(IRelayTransport transport, CancellationToken ct)
+    {
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.StateChanged += (_, e) =>
+        {
+            if (e.Current == TransportState.Connected)
+            {
+                connected.TrySetResult();
+            }
+        };
+        return connected.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
     }
 
     private static async Task ReceiveAsync(IRelayTransport transport, DevicePair pair, ChannelWriter<MessageId> acks, CancellationToken ct)

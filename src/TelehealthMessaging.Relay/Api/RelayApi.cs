@@ -24,6 +24,8 @@ internal sealed class RelayApi(
     RelayOptions options,
     ILogger<RelayApi> logger)
 {
+    private const string ReplayedNonceCode = "replayed_nonce";
+
     public async Task<IResult> RegisterDeviceAsync(HttpContext http)
     {
         CancellationToken ct = http.RequestAborted;
@@ -299,14 +301,35 @@ internal sealed class RelayApi(
             return failure!;
         }
 
-        if (request!.Envelopes is not { Count: > 0 } submitted)
+        (SubmitResponse? response, RelayRefusal? refusal) = await SubmitAsync(auth.Device!.DeviceId, request!.Envelopes, auth.PendingNonce, started, ct).ConfigureAwait(false);
+        if (refusal is { Code: ReplayedNonceCode })
         {
-            return RelayProblem.BadRequest("invalid_field", "envelopes must hold at least one envelope.");
+            return Refused(http, authenticator.ReplayedNonce(http));
+        }
+
+        return refusal is not null ? refusal.ToResult() : Results.Json(response!, RelayJsonContext.Default.SubmitResponse);
+    }
+
+    /// <summary>
+    /// Validates and stores a submission from an authenticated device, then hands the stored envelopes to the
+    /// recipients' sessions: POST /v1/messages and the WebSocket <c>send</c> frame both end here.
+    /// </summary>
+    /// <param name="sender">The authenticated device.</param>
+    /// <param name="submitted">The envelopes as received.</param>
+    /// <param name="nonce">The request nonce to record with the submission (HTTP), or null (a frame on an authenticated socket).</param>
+    /// <param name="started">When the request arrived (Stopwatch timestamp), for the debug timing log.</param>
+    /// <param name="ct">Cancels the submission.</param>
+    /// <returns>The per-envelope results, or why nothing was stored.</returns>
+    public async Task<(SubmitResponse? Response, RelayRefusal? Refusal)> SubmitAsync(DeviceId sender, List<SubmitEnvelope>? submitted, RelayNonce? nonce, long started, CancellationToken ct)
+    {
+        if (submitted is not { Count: > 0 })
+        {
+            return (null, RelayRefusal.BadRequest("invalid_field", "envelopes must hold at least one envelope."));
         }
 
         if (submitted.Count > options.MaxBatchEnvelopes)
         {
-            return RelayProblem.TooLarge("The batch holds too many envelopes.", $"At most {options.MaxBatchEnvelopes.ToString(CultureInfo.InvariantCulture)} envelopes per request.");
+            return (null, RelayRefusal.TooLarge("The batch holds too many envelopes.", $"At most {options.MaxBatchEnvelopes.ToString(CultureInfo.InvariantCulture)} envelopes per request."));
         }
 
         var envelopes = new List<RelayEnvelope>(submitted.Count);
@@ -316,41 +339,41 @@ internal sealed class RelayApi(
             string field = $"envelopes[{i.ToString(CultureInfo.InvariantCulture)}]";
             if (item is null || !Identifier.IsValid(item.Id) || !Identifier.IsValid(item.RecipientDeviceId) || item.Data is null)
             {
-                return RelayProblem.BadRequest("invalid_field", $"{field} needs a valid id, recipientDeviceId and data.");
+                return (null, RelayRefusal.BadRequest("invalid_field", $"{field} needs a valid id, recipientDeviceId and data."));
             }
 
             if (item.Data.Length > options.MaxEnvelopeBytes)
             {
-                return RelayProblem.TooLarge("An envelope is too large.", $"{field} exceeds {options.MaxEnvelopeBytes.ToString(CultureInfo.InvariantCulture)} bytes.");
+                return (null, RelayRefusal.TooLarge("An envelope is too large.", $"{field} exceeds {options.MaxEnvelopeBytes.ToString(CultureInfo.InvariantCulture)} bytes."));
             }
 
             if (!SealedEnvelopeHeader.TryParse(item.Data, out SealedEnvelopeHeader header, out SealedEnvelopeHeaderError error))
             {
-                return RelayProblem.BadRequest(
+                return (null, RelayRefusal.BadRequest(
                     error == SealedEnvelopeHeaderError.UnknownVersion ? "unknown_envelope_version" : "invalid_envelope",
                     "An envelope is not a well-formed sealed envelope.",
-                    $"{field}: {error}.");
+                    $"{field}: {error}."));
             }
 
             if (!string.Equals(header.Recipient.Value, item.RecipientDeviceId, StringComparison.Ordinal))
             {
-                return RelayProblem.BadRequest("recipient_mismatch", "An envelope's sealed header names another recipient.", $"{field}.");
+                return (null, RelayRefusal.BadRequest("recipient_mismatch", "An envelope's sealed header names another recipient.", $"{field}."));
             }
 
             envelopes.Add(new RelayEnvelope(new MessageId(item.Id), header.Recipient, item.Data));
         }
 
         DateTimeOffset now = options.TimeProvider.GetUtcNow();
-        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, auth.PendingNonce, ct).ConfigureAwait(false);
+        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, nonce, ct).ConfigureAwait(false);
         switch (outcome.Status)
         {
             case EnvelopeBatchStatus.ReplayedNonce:
-                return Refused(http, authenticator.ReplayedNonce(http));
+                return (null, new RelayRefusal(StatusCodes.Status401Unauthorized, ReplayedNonceCode, "The request nonce has been used before."));
             case EnvelopeBatchStatus.UnknownRecipient:
-                return RelayProblem.Create(StatusCodes.Status404NotFound, "unknown_recipient", "A recipient device is not registered; nothing was stored.", outcome.FailedRecipient?.Value);
+                return (null, new RelayRefusal(StatusCodes.Status404NotFound, "unknown_recipient", "A recipient device is not registered; nothing was stored.", outcome.FailedRecipient?.Value));
             case EnvelopeBatchStatus.MailboxFull:
                 // The recipient must drain its mailbox first; a minute is a polite first retry interval.
-                return RelayProblem.Create(StatusCodes.Status429TooManyRequests, "mailbox_full", "A recipient's mailbox is full; nothing was stored.", outcome.FailedRecipient?.Value, TimeSpan.FromSeconds(60));
+                return (null, new RelayRefusal(StatusCodes.Status429TooManyRequests, "mailbox_full", "A recipient's mailbox is full; nothing was stored.", outcome.FailedRecipient?.Value, TimeSpan.FromSeconds(60)));
         }
 
         if (outcome.Appended.Count > 0)
@@ -372,10 +395,10 @@ internal sealed class RelayApi(
         var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            RelayLog.EnvelopesStored(logger, auth.Device!.DeviceId.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            RelayLog.EnvelopesStored(logger, sender.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
-        return Results.Json(new SubmitResponse(results), RelayJsonContext.Default.SubmitResponse);
+        return (new SubmitResponse(results), null);
     }
 
     public async Task<IResult> FetchEnvelopesAsync(HttpContext http)

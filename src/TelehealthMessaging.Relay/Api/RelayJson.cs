@@ -76,13 +76,29 @@ internal sealed record AcknowledgeResponse(int Deleted);
 /// <summary>Server → client WebSocket frame: <c>{"type":"envelope","cursor","id","data"}</c>.</summary>
 internal sealed record PushFrame(string Type, string Cursor, string Id, byte[] Data);
 
-/// <summary>Client → server WebSocket frame: <c>{"type":"ack","ids":[…]}</c>.</summary>
+/// <summary>
+/// Client → server WebSocket frame: <c>{"type":"ack","ids":[…]}</c>, or <c>{"type":"send","request","envelopes":[…]}</c>
+/// (the envelopes as in POST /v1/messages; <c>request</c> is the client's token for matching the answer).
+/// </summary>
 internal sealed class ClientFrame
 {
     public string? Type { get; set; }
 
     public List<string>? Ids { get; set; }
+
+    public string? Request { get; set; }
+
+    public List<SubmitEnvelope>? Envelopes { get; set; }
 }
+
+/// <summary>Server → client answer to a <c>send</c> frame that was stored: <c>{"type":"sent","request","results":[…]}</c>.</summary>
+internal sealed record SentFrame(string Type, string Request, IReadOnlyList<SubmitResult> Results);
+
+/// <summary>
+/// Server → client answer to a <c>send</c> frame that stored nothing: the status and problem code POST /v1/messages
+/// would have answered, and the retry delay in seconds where it gives one.
+/// </summary>
+internal sealed record RefusedFrame(string Type, string Request, int Status, string Code, string Title, int? RetryAfter);
 
 internal sealed record WorkItemClaimResponse(string ItemId, string UserId, string DeviceId, DateTimeOffset ClaimedAt);
 
@@ -106,6 +122,8 @@ internal sealed record HealthResponse(string Status);
 [JsonSerializable(typeof(AcknowledgeResponse))]
 [JsonSerializable(typeof(PushFrame))]
 [JsonSerializable(typeof(ClientFrame))]
+[JsonSerializable(typeof(SentFrame))]
+[JsonSerializable(typeof(RefusedFrame))]
 [JsonSerializable(typeof(WorkItemClaimResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 internal sealed partial class RelayJsonContext : JsonSerializerContext;

@@ -25,6 +25,8 @@ internal static class RelayProblem
 
     public static IResult TooLarge(string title, string? detail = null) => Create(StatusCodes.Status413PayloadTooLarge, "too_large", title, detail);
 
+    public static IResult ToResult(this RelayRefusal refusal) => Create(refusal.Status, refusal.Code, refusal.Title, refusal.Detail, refusal.RetryAfter);
+
     private sealed class RetryAfterResult(IResult inner, TimeSpan delay) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
@@ -34,4 +36,15 @@ internal static class RelayProblem
             return inner.ExecuteAsync(httpContext);
         }
     }
+}
+
+/// <summary>
+/// A refusal independent of how the request came in: answered as problem+json over HTTP, as a <c>refused</c> frame
+/// over the WebSocket.
+/// </summary>
+internal sealed record RelayRefusal(int Status, string Code, string Title, string? Detail = null, TimeSpan? RetryAfter = null)
+{
+    public static RelayRefusal BadRequest(string code, string title, string? detail = null) => new(StatusCodes.Status400BadRequest, code, title, detail);
+
+    public static RelayRefusal TooLarge(string title, string? detail = null) => new(StatusCodes.Status413PayloadTooLarge, "too_large", title, detail);
 }

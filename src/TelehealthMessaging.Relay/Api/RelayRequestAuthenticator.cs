@@ -133,20 +133,36 @@ internal sealed class RelayRequestAuthenticator : IDisposable
             return Fail(RelayProblem.Unauthorized("replayed_nonce", "The request nonce has been used before."), "replayed_nonce");
         }
 
+        if (await AuthorizeAsync(http, device, operation, targetUser, targetClinic, cancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            return Fail(refusal.ToResult(), refusal.Code);
+        }
+
+        return new RelayAuthentication(device, null, 0, string.Empty, deferNonce ? new RelayNonce(deviceId, nonce!, nonceExpiry) : null);
+    }
+
+    /// <summary>
+    /// The checks after the signature: the host's authorizer, then the device's rate-limit bucket. A request framed on
+    /// an open WebSocket runs only these: the socket was authenticated when it opened (<paramref name="http"/> is that
+    /// upgrade request, so an authorizer sees the credentials the socket was opened with).
+    /// </summary>
+    /// <returns>Null when the request may proceed; otherwise the 403 or 429 refusal.</returns>
+    public async ValueTask<RelayRefusal?> AuthorizeAsync(HttpContext http, RelayDevice device, RelayOperation operation, UserId? targetUser, ClinicId? targetClinic, CancellationToken cancellationToken)
+    {
         var context = new RelayAuthorizationContext(http, device.DeviceId, device.UserId, operation, targetUser, targetClinic);
         if (!await _authorizer.AuthorizeAsync(context, cancellationToken).ConfigureAwait(false))
         {
-            return Fail(RelayProblem.Create(StatusCodes.Status403Forbidden, "forbidden", "The host application does not permit this request."), "forbidden");
+            return new RelayRefusal(StatusCodes.Status403Forbidden, "forbidden", "The host application does not permit this request.");
         }
 
         using RateLimitLease lease = _rateLimiter.AttemptAcquire(device.DeviceId.Value);
         if (!lease.IsAcquired)
         {
             TimeSpan retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan value) ? value : TimeSpan.FromSeconds(1);
-            return Fail(RelayProblem.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests from this device.", retryAfter: retryAfter), "rate_limited");
+            return new RelayRefusal(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests from this device.", RetryAfter: retryAfter);
         }
 
-        return new RelayAuthentication(device, null, 0, string.Empty, deferNonce ? new RelayNonce(deviceId, nonce!, nonceExpiry) : null);
+        return null;
     }
 
     public void Dispose()

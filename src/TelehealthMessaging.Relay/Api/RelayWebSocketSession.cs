@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -11,15 +12,20 @@ namespace TelehealthMessaging.Relay.Api;
 
 /// <summary>
 /// GET /v1/ws?after={cursor}[&amp;confirm=acks]: pushes the device's pending envelopes after the cursor, then new ones
-/// as they are stored (handed over by <see cref="MailboxSignal"/>, never by polling), and takes
-/// <c>{"type":"ack","ids":[…]}</c> frames; with <c>confirm=acks</c> each applied ack frame is answered by
-/// <c>{"type":"acked","ids":[…]}</c>.
+/// as they are stored (handed over by <see cref="MailboxSignal"/>, never by polling); takes
+/// <c>{"type":"ack","ids":[…]}</c> frames (with <c>confirm=acks</c> each applied one is answered by
+/// <c>{"type":"acked","ids":[…]}</c>) and <c>{"type":"send","request":"…","envelopes":[…]}</c> frames, each answered
+/// by <c>{"type":"sent",…}</c> or <c>{"type":"refused",…}</c> carrying the client's request token.
 /// </summary>
 /// <remarks>
 /// Envelopes stay in the store until acknowledged, so a client that reconnects with the last cursor it processed
 /// loses nothing; one that reconnects with an older cursor (or none) is sent its unacknowledged envelopes again.
 /// An ack frame in flight when the socket dies may never be applied: the confirmation tells the client which acks it
 /// must send again. It is opt-in so that clients reading envelope frames only keep working.
+/// A send frame is a submission from the device that signed the upgrade request: the socket is the authentication,
+/// so it skips the per-request signature, nonce and device lookup that dominate the cost of a small POST
+/// /v1/messages; the host's authorizer and the device's rate limit still run for each one. Its envelopes are checked
+/// and stored exactly as POST /v1/messages does, and resubmitting them (over either) is idempotent.
 /// </remarks>
 internal sealed class RelayWebSocketSession(
     IRelayStore store,
@@ -30,7 +36,13 @@ internal sealed class RelayWebSocketSession(
     IHostApplicationLifetime lifetime,
     ILogger<RelayWebSocketSession> logger)
 {
-    private const int MaxClientFrameBytes = 64 * 1024;
+    // Every frame is read into a buffer of this size; a larger one (a send batch) grows it up to the request body
+    // limit, and the large buffer goes back to the pool once that frame is parsed.
+    private const int FrameBufferBytes = 64 * 1024;
+
+    // Frames handled at once per socket, so that a client's pipelined sends share commits; beyond this the socket is
+    // not read, and TCP pushes back on the client.
+    private const int MaxFramesInFlight = 16;
 
     private static readonly TimeSpan RevokedCloseGracePeriod = TimeSpan.FromSeconds(5);
 
@@ -54,31 +66,31 @@ internal sealed class RelayWebSocketSession(
             return RelayProblem.BadRequest("invalid_query", "after must be a cursor returned by the relay.");
         }
 
-        bool confirmAcks = http.Request.Query["confirm"] == "acks";
         DeviceId device = auth.Device!.DeviceId;
         using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = options.WebSocketKeepAliveInterval }).ConfigureAwait(false);
         RelayLog.WebSocketOpened(logger, device.Value, cursor);
         // Server shutdown ends sessions at once instead of holding the host open until its shutdown timeout.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
-        // The push loop and ack confirmations share the socket, which allows one send at a time.
+        // The push loop and the answers to client frames share the socket, which allows one send at a time.
         using var sendGate = new SemaphoreSlim(1, 1);
         int pushed = 0;
-        int acknowledged = 0;
         string reason = "client closed";
-        Task<string> receiving = ReceiveAsync(socket, device, count => Interlocked.Add(ref acknowledged, count), confirmAcks ? sendGate : null, stop.Token);
+        // Subscribed before the first mailbox read, so that nothing committed after that read is missed.
+        using MailboxSubscription subscription = signal.Subscribe(device);
+        var session = new Session(http, auth.Device, socket, sendGate, http.Request.Query["confirm"] == "acks", subscription);
+        Task<string>? receiving = null;
         try
         {
-            // Subscribed before the first mailbox read, so that nothing committed after that read is missed.
-            using MailboxSubscription subscription = signal.Subscribe(device);
             bool readStore = true;
             // A revocation that committed before the subscription existed closed nobody: the store tells.
-            bool revoked = await store.GetDeviceAsync(device, stop.Token).ConfigureAwait(false) is null;
+            session.Revoked = await store.GetDeviceAsync(device, stop.Token).ConfigureAwait(false) is null;
+            receiving = ReceiveAsync(session, stop.Token);
             while (!stop.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
-                if (revoked || subscription.IsClosed)
+                if (session.IsRevoked)
                 {
-                    revoked = true;
-                    await CloseAsync(socket, WebSocketCloseStatus.PolicyViolation, "device revoked", CancellationToken.None).ConfigureAwait(false);
+                    session.Revoked = true;
+                    await CloseAsync(session, WebSocketCloseStatus.PolicyViolation, "device revoked", CancellationToken.None).ConfigureAwait(false);
                     // The close frame must reach the device before the connection ends; a device that does not
                     // answer it is cut off after a grace period.
                     stop.CancelAfter(RevokedCloseGracePeriod);
@@ -90,7 +102,7 @@ internal sealed class RelayWebSocketSession(
                     IReadOnlyList<RelayPendingEnvelope> batch = await store.FetchEnvelopesAsync(device, cursor, options.MaxFetchEnvelopes, options.TimeProvider.GetUtcNow(), stop.Token).ConfigureAwait(false);
                     foreach (RelayPendingEnvelope envelope in batch)
                     {
-                        await PushAsync(socket, sendGate, envelope, stop.Token).ConfigureAwait(false);
+                        await PushAsync(session, envelope, stop.Token).ConfigureAwait(false);
                         cursor = envelope.Cursor;
                         pushed++;
                     }
@@ -124,14 +136,14 @@ internal sealed class RelayWebSocketSession(
                         break;
                     }
 
-                    await PushAsync(socket, sendGate, envelope, stop.Token).ConfigureAwait(false);
+                    await PushAsync(session, envelope, stop.Token).ConfigureAwait(false);
                     cursor = envelope.Cursor;
                     pushed++;
                 }
             }
 
             string received = await receiving.ConfigureAwait(false);
-            reason = revoked ? "device revoked" : received;
+            reason = session.Revoked ? "device revoked" : received;
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
@@ -141,100 +153,53 @@ internal sealed class RelayWebSocketSession(
         {
             // The client reconnects with its cursor; nothing was acknowledged that was not deleted.
             reason = "store unavailable";
-            await CloseAsync(socket, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
+            await CloseAsync(session, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
-            RelayLog.WebSocketClosed(logger, device.Value, pushed, acknowledged, reason);
+            if (receiving is not null)
+            {
+                // The reader waits for the frames it is handling; they must not outlive the socket.
+                await ((Task)receiving).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            RelayLog.WebSocketClosed(logger, device.Value, pushed, session.Acknowledged, reason);
         }
 
         return null;
     }
 
-    // confirmGate is the session's send gate when the client asked for ack confirmations; otherwise null.
-    private async Task<string> ReceiveAsync(WebSocket socket, DeviceId device, Action<int> onAcknowledged, SemaphoreSlim? confirmGate, CancellationToken ct)
+    private static bool TryParseFrame(ReadOnlySpan<byte> frame, out ClientFrame? parsed)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxClientFrameBytes);
         try
         {
-            while (true)
-            {
-                int length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (length == MaxClientFrameBytes)
-                    {
-                        await CloseAsync(socket, WebSocketCloseStatus.MessageTooBig, "frame too large", ct).ConfigureAwait(false);
-                        return "frame too large";
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxClientFrameBytes - length), ct).ConfigureAwait(false);
-                    length += result.Count;
-                }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    await CloseAsync(socket, WebSocketCloseStatus.NormalClosure, "bye", ct).ConfigureAwait(false);
-                    return "client closed";
-                }
-
-                ClientFrame? frame = null;
-                try
-                {
-                    frame = JsonSerializer.Deserialize(buffer.AsSpan(0, length), RelayJsonContext.Default.ClientFrame);
-                }
-                catch (JsonException)
-                {
-                }
-
-                if (frame is not { Type: "ack" } || !api.TryConvertIds(frame.Ids, out List<MessageId>? ids))
-                {
-                    await CloseAsync(socket, WebSocketCloseStatus.InvalidPayloadData, "expected {\"type\":\"ack\",\"ids\":[...]}", ct).ConfigureAwait(false);
-                    return "invalid frame";
-                }
-
-                onAcknowledged(await api.AcknowledgeAsync(device, ids!, ct).ConfigureAwait(false));
-                if (confirmGate is not null)
-                {
-                    await SendAsync(socket, confirmGate, AckedFrame(ids!), ct).ConfigureAwait(false);
-                }
-            }
+            parsed = JsonSerializer.Deserialize(frame, RelayJsonContext.Default.ClientFrame);
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (JsonException)
         {
-            return ex is OperationCanceledException ? "server stopping" : "connection lost";
+            parsed = null;
         }
-        catch (DbException)
-        {
-            await CloseAsync(socket, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
-            return "store unavailable";
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        return parsed is not null;
     }
 
-    private static Task PushAsync(WebSocket socket, SemaphoreSlim gate, RelayPendingEnvelope envelope, CancellationToken ct) =>
+    private static Task PushAsync(Session session, RelayPendingEnvelope envelope, CancellationToken ct) =>
         SendAsync(
-            socket,
-            gate,
+            session,
             JsonSerializer.SerializeToUtf8Bytes(new PushFrame("envelope", envelope.Cursor.ToString(CultureInfo.InvariantCulture), envelope.Id.Value, envelope.Data), RelayJsonContext.Default.PushFrame),
             ct);
 
-    private static async Task SendAsync(WebSocket socket, SemaphoreSlim gate, byte[] frame, CancellationToken ct)
+    private static async Task SendAsync(Session session, byte[] frame, CancellationToken ct)
     {
-        await gate.WaitAsync(ct).ConfigureAwait(false);
+        await session.SendGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
+            await session.Socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
         }
         finally
         {
-            gate.Release();
+            session.SendGate.Release();
         }
     }
 
@@ -258,11 +223,210 @@ internal sealed class RelayWebSocketSession(
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static async Task CloseAsync(WebSocket socket, WebSocketCloseStatus status, string description, CancellationToken ct)
+    private static byte[] RefusedFrame(string request, RelayRefusal refusal) =>
+        JsonSerializer.SerializeToUtf8Bytes(
+            new RefusedFrame("refused", request, refusal.Status, refusal.Code, refusal.Title, refusal.RetryAfter is { } delay ? (int)Math.Max(1, Math.Ceiling(delay.TotalSeconds)) : null),
+            RelayJsonContext.Default.RefusedFrame);
+
+    private static async Task CloseAsync(Session session, WebSocketCloseStatus status, string description, CancellationToken ct)
     {
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        await session.SendGate.WaitAsync(ct).ConfigureAwait(false);
+        try
         {
-            await socket.CloseOutputAsync(status, description, ct).ConfigureAwait(false);
+            if (session.Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await session.Socket.CloseOutputAsync(status, description, ct).ConfigureAwait(false);
+            }
         }
+        finally
+        {
+            session.SendGate.Release();
+        }
+    }
+
+    /// <summary>Reads client frames until the socket closes, handling up to <see cref="MaxFramesInFlight"/> at once.</summary>
+    private async Task<string> ReceiveAsync(Session session, CancellationToken ct)
+    {
+        WebSocket socket = session.Socket;
+        int maxFrameBytes = Math.Max(FrameBufferBytes, options.MaxRequestBodyBytes);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
+        using var inFlight = new SemaphoreSlim(MaxFramesInFlight, MaxFramesInFlight);
+        try
+        {
+            while (true)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (length >= maxFrameBytes)
+                        {
+                            await CloseAsync(session, WebSocketCloseStatus.MessageTooBig, "frame too large", ct).ConfigureAwait(false);
+                            return "frame too large";
+                        }
+
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(maxFrameBytes, buffer.Length * 2));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, maxFrameBytes) - length), ct).ConfigureAwait(false);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await CloseAsync(session, WebSocketCloseStatus.NormalClosure, "bye", ct).ConfigureAwait(false);
+                    return "client closed";
+                }
+
+                long received = Stopwatch.GetTimestamp();
+                bool parsed = TryParseFrame(buffer.AsSpan(0, length), out ClientFrame? frame);
+                if (buffer.Length > FrameBufferBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
+                }
+
+                Func<Task>? handle = !parsed ? null : frame!.Type switch
+                {
+                    "ack" when api.TryConvertIds(frame.Ids, out List<MessageId>? ids) && frame.Request is null && frame.Envelopes is null =>
+                        () => AcknowledgeAsync(session, ids!, ct),
+                    "send" when Identifier.IsValid(frame.Request) && frame.Ids is null =>
+                        () => SubmitAsync(session, frame, received, ct),
+                    _ => null,
+                };
+                if (handle is null)
+                {
+                    await CloseAsync(session, WebSocketCloseStatus.InvalidPayloadData, "expected an ack or send frame", ct).ConfigureAwait(false);
+                    return "invalid frame";
+                }
+
+                await inFlight.WaitAsync(ct).ConfigureAwait(false);
+                _ = HandleAsync(handle, inFlight);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            return ex is OperationCanceledException ? "server stopping" : "connection lost";
+        }
+        finally
+        {
+            // Frames still being handled use the socket and its send gate, which end with this session.
+            for (int i = 0; i < MaxFramesInFlight; i++)
+            {
+                await inFlight.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task HandleAsync(Func<Task> handle, SemaphoreSlim inFlight)
+    {
+        try
+        {
+            await handle().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The socket closed or the session is ending: the client sends again (acks and sends are idempotent).
+        }
+        finally
+        {
+            inFlight.Release();
+        }
+    }
+
+    private async Task AcknowledgeAsync(Session session, List<MessageId> ids, CancellationToken ct)
+    {
+        try
+        {
+            session.AddAcknowledged(await api.AcknowledgeAsync(session.Device.DeviceId, ids, ct).ConfigureAwait(false));
+        }
+        catch (DbException)
+        {
+            await CloseAsync(session, WebSocketCloseStatus.InternalServerError, "store unavailable", CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
+        if (session.ConfirmAcks)
+        {
+            await SendAsync(session, AckedFrame(ids), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SubmitAsync(Session session, ClientFrame frame, long received, CancellationToken ct)
+    {
+        string request = frame.Request!;
+        RelayRefusal? refusal;
+        SubmitResponse? response = null;
+        if (session.IsRevoked)
+        {
+            refusal = new RelayRefusal(StatusCodes.Status401Unauthorized, "unknown_device", "The signing device is not registered.");
+        }
+        else
+        {
+            refusal = await authenticator.AuthorizeAsync(session.Http, session.Device, RelayOperation.SubmitEnvelopes, null, null, ct).ConfigureAwait(false);
+            if (refusal is null)
+            {
+                try
+                {
+                    (response, refusal) = await api.SubmitAsync(session.Device.DeviceId, frame.Envelopes, null, received, ct).ConfigureAwait(false);
+                }
+                catch (DbException)
+                {
+                    // Nothing was stored; the client resubmits (over HTTP, whose retries honour Retry-After).
+                    refusal = new RelayRefusal(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The relay's database is not reachable.", RetryAfter: TimeSpan.FromSeconds(1));
+                }
+            }
+        }
+
+        if (refusal is not null && logger.IsEnabled(LogLevel.Information))
+        {
+            RelayLog.Refused(logger, "WS", "/v1/ws send", session.Device.DeviceId.Value, refusal.Status, refusal.Code);
+        }
+
+        await SendAsync(
+            session,
+            refusal is null
+                ? JsonSerializer.SerializeToUtf8Bytes(new SentFrame("sent", request, response!.Results), RelayJsonContext.Default.SentFrame)
+                : RefusedFrame(request, refusal),
+            ct).ConfigureAwait(false);
+    }
+
+    /// <summary>One open socket: who opened it, how to write to it, and whether its device has been revoked since.</summary>
+    private sealed class Session(HttpContext http, RelayDevice device, WebSocket socket, SemaphoreSlim sendGate, bool confirmAcks, MailboxSubscription subscription)
+    {
+        private int _acknowledged;
+        private volatile bool _revoked;
+
+        /// <summary>The upgrade request: what the authorizer sees for requests framed on this socket.</summary>
+        public HttpContext Http { get; } = http;
+
+        public RelayDevice Device { get; } = device;
+
+        public WebSocket Socket { get; } = socket;
+
+        public SemaphoreSlim SendGate { get; } = sendGate;
+
+        public bool ConfirmAcks { get; } = confirmAcks;
+
+        public int Acknowledged => Volatile.Read(ref _acknowledged);
+
+        /// <summary>Set when the store showed the device gone after the subscription existed.</summary>
+        public bool Revoked
+        {
+            get => _revoked;
+            set => _revoked = value;
+        }
+
+        public bool IsRevoked => Revoked || subscription.IsClosed;
+
+        public void AddAcknowledged(int count) => Interlocked.Add(ref _acknowledged, count);
     }
 }

@@ -38,27 +38,35 @@ internal sealed class HttpRelayTransport : IRelayTransport
 
     public async Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default)
     {
+        CheckBatch(batch);
+        byte[] body = RelayHttp.Json(writer => WriteEnvelopes(writer, batch));
+        using JsonDocument _ = await CallAsync(HttpMethod.Post, "v1/messages", body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Refuses a batch no relay would take: empty, or holding nulls.</summary>
+    internal static void CheckBatch(IReadOnlyList<OutgoingEnvelope> batch)
+    {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0 || batch.Any(e => e is null))
         {
             throw new ArgumentException("The batch must hold at least one envelope and no nulls.", nameof(batch));
         }
+    }
 
-        byte[] body = RelayHttp.Json(writer =>
+    /// <summary>The <c>envelopes</c> member of a submission, as POST /v1/messages and the WebSocket send frame carry it.</summary>
+    internal static void WriteEnvelopes(Utf8JsonWriter writer, IReadOnlyList<OutgoingEnvelope> batch)
+    {
+        writer.WriteStartArray("envelopes");
+        foreach (OutgoingEnvelope envelope in batch)
         {
-            writer.WriteStartArray("envelopes");
-            foreach (OutgoingEnvelope envelope in batch)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("id", envelope.Id.Value);
-                writer.WriteString("recipientDeviceId", envelope.Recipient.Value);
-                writer.WriteBase64String("data", envelope.Data.Span);
-                writer.WriteEndObject();
-            }
+            writer.WriteStartObject();
+            writer.WriteString("id", envelope.Id.Value);
+            writer.WriteString("recipientDeviceId", envelope.Recipient.Value);
+            writer.WriteBase64String("data", envelope.Data.Span);
+            writer.WriteEndObject();
+        }
 
-            writer.WriteEndArray();
-        });
-        using JsonDocument _ = await CallAsync(HttpMethod.Post, "v1/messages", body, cancellationToken).ConfigureAwait(false);
+        writer.WriteEndArray();
     }
 
     public async Task AcknowledgeAsync(IReadOnlyList<MessageId> ids, CancellationToken cancellationToken = default)

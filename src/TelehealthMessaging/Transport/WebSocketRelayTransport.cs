@@ -1,26 +1,38 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Threading.Channels;
 
 namespace TelehealthMessaging.Transport;
 
 /// <summary>
 /// Receives by WebSocket push (<c>GET /v1/ws</c>) with keep-alive, dead-connection detection and one reconnect loop
-/// with full-jitter backoff, resuming after the last cursor whose envelopes are all acknowledged; sends and, while no
-/// socket is open, fetches and acknowledges through the HTTP transport.
+/// with full-jitter backoff, resuming after the last cursor whose envelopes are all acknowledged. While the socket is
+/// open, sends and acknowledgements go over it as frames; otherwise (and whenever a frame gets no usable answer)
+/// through the HTTP transport, whose retries honour Retry-After.
 /// </summary>
 /// <remarks>
 /// An ack sent as a frame counts only once the relay confirms it (<c>{"type":"acked"}</c>): a frame lost with its
 /// socket would otherwise leave the envelope stored behind the resume cursor until it expires. Unconfirmed acks are
-/// sent again over HTTP before each reconnect.
+/// sent again over HTTP before each reconnect. A send frame whose answer (<c>sent</c> or <c>refused</c>) does not
+/// arrive, because the socket died or stayed silent for <see cref="RelayTransportOptions.DeadConnectionTimeout"/>,
+/// is submitted again over HTTP: submission is idempotent by envelope id.
+/// Frames are read by one loop per socket, not by the consumer of <see cref="ReceiveAsync"/>, so that an answer is
+/// read even while the application is busy with an envelope (or awaiting a send from inside its receive loop).
 /// </remarks>
 internal sealed class WebSocketRelayTransport : IRelayTransport
 {
     private const int MaxFrameBytes = 1024 * 1024;
     private const int ReceiveBufferBytes = 64 * 1024;
+
+    // Envelopes read ahead of the application before the socket is left unread (TCP then holds back the relay),
+    // unless a send is waiting for its answer behind them.
+    private const int MaxReadAheadEnvelopes = 256;
 
     private readonly HttpRelayTransport _http;
     private readonly Uri _socketBase;
@@ -30,7 +42,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private readonly ResumeTracker _tracker = new();
     private readonly TransportStateTracker _status;
-    private ClientWebSocket? _socket;
+    private Connection? _connection;
+    private long _lastRequest;
     private int _receiving;
 
     public WebSocketRelayTransport(HttpRelayTransport http, RelayTransportOptions options)
@@ -51,8 +64,14 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
 
     public TransportState State => _status.Current;
 
-    public Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default) =>
-        _http.SendAsync(batch, cancellationToken);
+    public async Task SendAsync(IReadOnlyList<OutgoingEnvelope> batch, CancellationToken cancellationToken = default)
+    {
+        HttpRelayTransport.CheckBatch(batch);
+        if (Volatile.Read(ref _connection) is not { } connection || !await TrySendFrameAsync(connection, batch, cancellationToken).ConfigureAwait(false))
+        {
+            await _http.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public async Task AcknowledgeAsync(IReadOnlyList<MessageId> ids, CancellationToken cancellationToken = default)
     {
@@ -62,7 +81,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             throw new ArgumentException("Acknowledge 1 to 100 valid message ids at a time.", nameof(ids));
         }
 
-        ClientWebSocket? socket = Volatile.Read(ref _socket);
+        ClientWebSocket? socket = Volatile.Read(ref _connection)?.Socket;
         bool sent = false;
         if (socket is { State: WebSocketState.Open })
         {
@@ -129,20 +148,26 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
 
                 attempt = 0;
                 connectedBefore = true;
-                Volatile.Write(ref _socket, socket);
+                var connection = new Connection(socket);
+                Task reading = ReadFramesAsync(connection, ct);
+                Volatile.Write(ref _connection, connection);
                 _status.Set(TransportState.Connected);
                 try
                 {
-                    while (await ReceiveEnvelopeAsync(socket, ct).ConfigureAwait(false) is { } envelope)
+                    while (await connection.Envelopes.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
                     {
-                        _tracker.Delivered(envelope);
-                        yield return envelope;
+                        while (connection.TryTake(out IncomingEnvelope? envelope))
+                        {
+                            _tracker.Delivered(envelope);
+                            yield return envelope;
+                        }
                     }
                 }
                 finally
                 {
-                    Interlocked.CompareExchange(ref _socket, null, socket);
+                    Interlocked.CompareExchange(ref _connection, null, connection);
                     socket.Abort();
+                    await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     socket.Dispose();
                 }
 
@@ -162,14 +187,14 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         if (!_disposed.IsCancellationRequested)
         {
             _disposed.Cancel();
-            Volatile.Read(ref _socket)?.Abort();
+            Volatile.Read(ref _connection)?.Socket.Abort();
             _status.Set(TransportState.Closed);
             await _http.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Drops the current socket as a network failure would (for tests of reconnect and resume).</summary>
-    internal void AbortConnection() => Volatile.Read(ref _socket)?.Abort();
+    internal void AbortConnection() => Volatile.Read(ref _connection)?.Socket.Abort();
 
     private static byte[] AckFrame(IReadOnlyList<MessageId> ids)
     {
@@ -249,21 +274,124 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
-    /// <summary>The next envelope, applying ack confirmations read on the way; null once the socket is unusable.</summary>
-    private async Task<IncomingEnvelope?> ReceiveEnvelopeAsync(ClientWebSocket socket, CancellationToken ct)
+    private static byte[] SendFrame(string request, IReadOnlyList<OutgoingEnvelope> batch)
     {
-        while (true)
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            switch (await ReceiveFrameAsync(socket, _options, ct).ConfigureAwait(false))
+            writer.WriteStartObject();
+            writer.WriteString("type", "send");
+            writer.WriteString("request", request);
+            HttpRelayTransport.WriteEnvelopes(writer, batch);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Submits <paramref name="batch"/> as a frame on the open socket. True once the relay stored it; false when the
+    /// frame got no usable answer (socket gone, silent, or a retryable refusal), so that the caller sends over HTTP.
+    /// </summary>
+    private async Task<bool> TrySendFrameAsync(Connection connection, IReadOnlyList<OutgoingEnvelope> batch, CancellationToken ct)
+    {
+        string request = Interlocked.Increment(ref _lastRequest).ToString(CultureInfo.InvariantCulture);
+        byte[] frame = SendFrame(request, batch);
+        if (frame.Length > MaxFrameBytes)
+        {
+            // A relay may close the socket on a frame this large; HTTP answers such a batch with a 413 instead.
+            return false;
+        }
+
+        var answer = new TaskCompletionSource<SendAnswer?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!connection.Expect(request, answer))
+        {
+            return false;
+        }
+
+        try
+        {
+            await _sendGate.WaitAsync(ct).ConfigureAwait(false);
+            try
             {
-                case IncomingEnvelope envelope:
-                    return envelope;
-                case MessageId[] confirmed:
-                    _tracker.Acknowledged(confirmed);
-                    break;
-                default:
-                    return null;
+                await connection.Socket.SendAsync(frame, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
             }
+            catch (Exception error) when (error is WebSocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                return false;
+            }
+            finally
+            {
+                _sendGate.Release();
+            }
+
+            SendAnswer? result;
+            try
+            {
+                result = await answer.Task.WaitAsync(_options.DeadConnectionTimeout, _options.TimeProvider, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+
+            if (result is not { Status: { } status })
+            {
+                // Stored (status null), or the socket ended before the answer (no result): HTTP resubmits.
+                return result is not null;
+            }
+
+            if (status == 429 || status >= 500)
+            {
+                // Rate limited, mailbox full or store unavailable: the HTTP pipeline retries after Retry-After.
+                return false;
+            }
+
+            throw new RelayRequestException(
+                RelayHttp.TransportReason(status),
+                result.Code,
+                status,
+                $"The relay answered {status.ToString(CultureInfo.InvariantCulture)} ({result.Code ?? "no problem code"}).",
+                result.RetryAfter);
+        }
+        finally
+        {
+            connection.Forget(request);
+        }
+    }
+
+    /// <summary>
+    /// Reads the socket's frames until it is unusable: envelopes into the connection's queue for the receive stream,
+    /// ack confirmations into the resume tracker, send answers to their waiting senders.
+    /// </summary>
+    private async Task ReadFramesAsync(Connection connection, CancellationToken ct)
+    {
+        try
+        {
+            while (await connection.WaitForRoomAsync(ct).ConfigureAwait(false))
+            {
+                switch (await ReceiveFrameAsync(connection.Socket, _options, ct).ConfigureAwait(false))
+                {
+                    case IncomingEnvelope envelope:
+                        connection.Add(envelope);
+                        break;
+                    case MessageId[] confirmed:
+                        _tracker.Acknowledged(confirmed);
+                        break;
+                    case SendAnswer answer:
+                        connection.Answer(answer);
+                        break;
+                    default:
+                        return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            connection.Close();
         }
     }
 
@@ -280,8 +408,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     }
 
     /// <summary>
-    /// The next frame: an <see cref="IncomingEnvelope"/>, the <see cref="MessageId"/>s of a confirmed ack, or null once
-    /// the socket has closed, failed, gone silent too long or sent a malformed frame.
+    /// The next frame: an <see cref="IncomingEnvelope"/>, the <see cref="MessageId"/>s of a confirmed ack, a
+    /// <see cref="SendAnswer"/>, or null once the socket has closed, failed, gone silent too long or sent a malformed frame.
     /// </summary>
     internal static async Task<object?> ReceiveFrameAsync(WebSocket socket, RelayTransportOptions options, CancellationToken ct)
     {
@@ -343,7 +471,25 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         {
             using JsonDocument json = JsonDocument.Parse(frame);
             JsonElement root = json.RootElement;
-            if (root.GetProperty("type").GetString() == "acked")
+            string? type = root.GetProperty("type").GetString();
+            if (type is "sent" or "refused")
+            {
+                string? request = root.GetProperty("request").GetString();
+                if (request is null)
+                {
+                    return null;
+                }
+
+                return type == "sent"
+                    ? new SendAnswer(request, null, null, null)
+                    : new SendAnswer(
+                        request,
+                        root.GetProperty("status").GetInt32(),
+                        root.TryGetProperty("code", out JsonElement code) ? code.GetString() : null,
+                        root.TryGetProperty("retryAfter", out JsonElement delay) && delay.ValueKind == JsonValueKind.Number ? TimeSpan.FromSeconds(delay.GetInt32()) : null);
+            }
+
+            if (type == "acked")
             {
                 var confirmed = new MessageId[root.GetProperty("ids").GetArrayLength()];
                 int index = 0;
@@ -361,7 +507,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 return confirmed;
             }
 
-            if (root.GetProperty("type").GetString() != "envelope"
+            if (type != "envelope"
                 || !RelayCursor.TryParse(root.GetProperty("cursor").GetString(), out RelayCursor cursor)
                 || !Identifier.IsValid(root.GetProperty("id").GetString()))
             {
@@ -374,6 +520,97 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         {
             // A malformed frame: drop the connection and resume from the cursor rather than skip an envelope.
             return null;
+        }
+    }
+
+    /// <summary>The relay's answer to a send frame: <see cref="Status"/> null when stored, else the refusal.</summary>
+    private sealed record SendAnswer(string Request, int? Status, string? Code, TimeSpan? RetryAfter);
+
+    /// <summary>One open socket: the envelopes read ahead of the application and the sends waiting for answers.</summary>
+    // Not disposable: its semaphore holds no wait handle (AvailableWaitHandle is never read), and a late sender may
+    // still touch it after the socket has ended.
+#pragma warning disable CA1001
+    private sealed class Connection(ClientWebSocket socket)
+#pragma warning restore CA1001
+    {
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<SendAnswer?>> _waiting = new(StringComparer.Ordinal);
+        private readonly SemaphoreSlim _wake = new(0);
+        private int _readAhead;
+        private volatile bool _closed;
+
+        public ClientWebSocket Socket { get; } = socket;
+
+        public Channel<IncomingEnvelope> Envelopes { get; } = Channel.CreateUnbounded<IncomingEnvelope>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        public void Add(IncomingEnvelope envelope)
+        {
+            Interlocked.Increment(ref _readAhead);
+            Envelopes.Writer.TryWrite(envelope);
+        }
+
+        public bool TryTake([NotNullWhen(true)] out IncomingEnvelope? envelope)
+        {
+            if (!Envelopes.Reader.TryRead(out envelope))
+            {
+                return false;
+            }
+
+            if (Interlocked.Decrement(ref _readAhead) == MaxReadAheadEnvelopes - 1)
+            {
+                _wake.Release();
+            }
+
+            return true;
+        }
+
+        /// <summary>False once the application is far enough behind and no send waits for an answer.</summary>
+        public async Task<bool> WaitForRoomAsync(CancellationToken ct)
+        {
+            while (Volatile.Read(ref _readAhead) >= MaxReadAheadEnvelopes && _waiting.IsEmpty)
+            {
+                await _wake.WaitAsync(ct).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+
+        /// <summary>Registers a send; false when the socket has already ended (its answer could never arrive).</summary>
+        public bool Expect(string request, TaskCompletionSource<SendAnswer?> answer)
+        {
+            _waiting[request] = answer;
+            // Closed is set before the waiting sends are failed, so a send registered too late sees it here.
+            if (_closed)
+            {
+                _waiting.TryRemove(request, out _);
+                return false;
+            }
+
+            _wake.Release();
+            return true;
+        }
+
+        public void Answer(SendAnswer answer)
+        {
+            if (_waiting.TryRemove(answer.Request, out TaskCompletionSource<SendAnswer?>? waiting))
+            {
+                waiting.TrySetResult(answer);
+            }
+        }
+
+        public void Forget(string request) => _waiting.TryRemove(request, out _);
+
+        /// <summary>The socket is done: the receive stream ends after what was read, waiting sends go over HTTP.</summary>
+        public void Close()
+        {
+            _closed = true;
+            Envelopes.Writer.TryComplete();
+            foreach (string request in _waiting.Keys)
+            {
+                if (_waiting.TryRemove(request, out TaskCompletionSource<SendAnswer?>? waiting))
+                {
+                    waiting.TrySetResult(null);
+                }
+            }
         }
     }
 
