@@ -16,6 +16,12 @@ internal sealed record LoadResult
 
     public required int PayloadBytes { get; init; }
 
+    /// <summary>How senders submitted: "ws" (frames on their socket), "http" (POST) or "nats" (JetStream publish).</summary>
+    public string Send { get; init; } = "http";
+
+    /// <summary>Submissions a pair had awaiting an answer at most (max mode); 0 in rate mode.</summary>
+    public int Pipeline { get; init; }
+
     public required long Sent { get; init; }
 
     public required long Received { get; init; }

@@ -89,6 +89,8 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             OfferedRate = settings.Rate,
             MeasuredSeconds = settings.Duration.TotalSeconds,
             PayloadBytes = settings.PayloadBytes,
+            Send = target is RelayTarget ? settings.Send : "nats",
+            Pipeline = settings.Rate == 0 ? settings.PipelineDepth : 0,
             Sent = sent,
             Received = pairs.Sum(p => p.Unique),
             DeliveredPerSecond = delivered / settings.Duration.TotalSeconds,
@@ -161,8 +163,8 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
 
     /// <summary>
     /// Closed loop: batches of --batch as fast as delivery frees credits, at most --window envelopes in flight per pair;
-    /// a batch is submitted as soon as it has credits, without waiting for the previous submission's answer (so up to
-    /// window ÷ batch submissions per pair overlap, as an app draining its outbox over one connection would).
+    /// a batch is submitted as soon as it has credits, without waiting for the previous submission's answer, up to
+    /// --pipeline submissions per pair at once (as an app draining its outbox over one connection would).
     /// </summary>
     private async Task SendClosedLoopAsync(DevicePair pair, long end, CancellationToken ct)
     {
@@ -170,6 +172,19 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         var submissions = new List<Task<bool>>();
         while (Stopwatch.GetTimestamp() < end)
         {
+            submissions.RemoveAll(s => s.IsCompletedSuccessfully && s.Result);
+            if (submissions.Any(s => s.IsCompleted))
+            {
+                // A submission gave up (cancelled): the run is over.
+                break;
+            }
+
+            if (submissions.Count >= settings.PipelineDepth)
+            {
+                await Task.WhenAny(submissions).ConfigureAwait(false);
+                continue;
+            }
+
             for (int i = 0; i < settings.Batch; i++)
             {
                 await credits.WaitAsync(ct).ConfigureAwait(false);
@@ -183,12 +198,6 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             }
 
             submissions.Add(SendWithRetriesAsync(pair, batch, ct));
-            submissions.RemoveAll(s => s.IsCompletedSuccessfully && s.Result);
-            if (submissions.Any(s => s.IsCompleted))
-            {
-                // Cancelled: the run is over.
-                break;
-            }
         }
 
         await Task.WhenAll(submissions).ConfigureAwait(false);

@@ -16,6 +16,7 @@ internal sealed class LoadSettings
           --payload BYTES    sealed envelope size (default 1024)
           --batch N          envelopes per submission in max mode (default 10)
           --window N         unreceived envelopes a pair may have in flight in max mode (default 100)
+          --pipeline N       submissions a pair may have awaiting their answer in max mode (default window ÷ batch)
           --drain S          seconds to wait for stragglers after sending stops (default 30)
           --relay-dll PATH   the built relay host (default: src/TelehealthMessaging.Relay/bin/Release/net10.0/…)
           --postgres CONN    PostgreSQL connection string for relay-postgres (an empty database)
@@ -44,6 +45,12 @@ internal sealed class LoadSettings
     public int Batch { get; private set; } = 10;
 
     public int Window { get; private set; } = 100;
+
+    /// <summary>Submissions a pair may have awaiting their answer in max mode; 0 means window ÷ batch.</summary>
+    public int Pipeline { get; private set; }
+
+    /// <summary>The pipelining depth in effect.</summary>
+    public int PipelineDepth => Pipeline > 0 ? Pipeline : Math.Max(1, Window / Batch);
 
     public string? RelayDll { get; private set; }
 
@@ -88,6 +95,7 @@ internal sealed class LoadSettings
                 case "--payload": settings.PayloadBytes = Positive(); break;
                 case "--batch": settings.Batch = Math.Min(100, Positive()); break;
                 case "--window": settings.Window = Positive(); break;
+                case "--pipeline": settings.Pipeline = Positive(); break;
                 case "--relay-dll": settings.RelayDll = Value(); break;
                 case "--postgres": settings.PostgresConnectionString = Value(); break;
                 case "--nats-server": settings.NatsServer = Value(); break;

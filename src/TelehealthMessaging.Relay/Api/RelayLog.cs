@@ -29,4 +29,8 @@ internal static partial class RelayLog
 
     [LoggerMessage(EventId = 4308, Level = LogLevel.Information, Message = "Device {DeviceId} revoked device {RevokedDeviceId}")]
     public static partial void DeviceRevoked(ILogger logger, string deviceId, string revokedDeviceId);
+
+    // The exception's type only: a message may quote the host's or the store's data.
+    [LoggerMessage(EventId = 4309, Level = LogLevel.Error, Message = "A WebSocket frame from device {DeviceId} failed with {ExceptionType}; the socket was dropped")]
+    public static partial void FrameFailed(ILogger logger, string deviceId, string exceptionType);
 }

@@ -307,7 +307,7 @@ internal sealed class RelayWebSocketSession(
                 }
 
                 await inFlight.WaitAsync(ct).ConfigureAwait(false);
-                _ = HandleAsync(handle, inFlight);
+                _ = HandleAsync(session, handle, inFlight);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
@@ -326,7 +326,7 @@ internal sealed class RelayWebSocketSession(
         }
     }
 
-    private static async Task HandleAsync(Func<Task> handle, SemaphoreSlim inFlight)
+    private async Task HandleAsync(Session session, Func<Task> handle, SemaphoreSlim inFlight)
     {
         try
         {
@@ -335,6 +335,15 @@ internal sealed class RelayWebSocketSession(
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // The socket closed or the session is ending: the client sends again (acks and sends are idempotent).
+        }
+#pragma warning disable CA1031 // Nobody awaits a frame's handling: a failure (a throwing authorizer, say) is logged here.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            // Its answer will never come: dropping the socket makes the client resubmit over HTTP, where the same
+            // failure answers 500 instead of hanging until the client's timeout.
+            RelayLog.FrameFailed(logger, session.Device.DeviceId.Value, ex.GetType().Name);
+            session.Socket.Abort();
         }
         finally
         {
