@@ -19,10 +19,18 @@ internal sealed class SqliteWriteQueue : IDisposable
     // Bounds one transaction's duration (and so the latency of the first write in it) under a deep queue.
     private const int MaxWritesPerCommit = 512;
 
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly string _connectionString;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _startGate = new();
+
+    // Set by the writer after each commit; the checkpointer then copies the new WAL pages into the database file.
+    private readonly SemaphoreSlim _checkpointDue = new(0, 1);
     private Thread? _thread;
+    private Thread? _checkpointer;
+    private readonly ManualResetEventSlim _stopping = new();
+    private int _disposeCount;
 
     public SqliteWriteQueue(string connectionString) => _connectionString = connectionString;
 
@@ -39,8 +47,18 @@ internal sealed class SqliteWriteQueue : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposeCount, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         _thread?.Join();
+        _stopping.Set();
+        SignalCheckpoint();
+        _checkpointer?.Join();
+        _checkpointDue.Dispose();
+        _stopping.Dispose();
     }
 
     private void EnsureStarted()
@@ -52,6 +70,8 @@ internal sealed class SqliteWriteQueue : IDisposable
                 // Background: a store that is never disposed (tests that create one directly) must not keep the process alive.
                 _thread = new Thread(Run) { IsBackground = true, Name = "TelehealthMessaging.Relay SQLite writer" };
                 _thread.Start();
+                _checkpointer = new Thread(Checkpoint) { IsBackground = true, Name = "TelehealthMessaging.Relay SQLite checkpointer" };
+                _checkpointer.Start();
             }
         }
     }
@@ -78,6 +98,8 @@ internal sealed class SqliteWriteQueue : IDisposable
                 {
                     write.Complete();
                 }
+
+                SignalCheckpoint();
             }
 #pragma warning disable CA1031 // Every caller of the group gets the failure; the writer must survive to serve the next group.
             catch (Exception ex)
@@ -95,6 +117,78 @@ internal sealed class SqliteWriteQueue : IDisposable
         }
 
         context?.Dispose();
+    }
+
+    private void SignalCheckpoint()
+    {
+        if (_checkpointDue.CurrentCount == 0)
+        {
+            try
+            {
+                _checkpointDue.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already due.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies committed WAL pages into the database file on its own connection and thread (a passive checkpoint never
+    /// blocks the writer), at most every <see cref="CheckpointInterval"/>. Left to the writer's autocheckpoint, each
+    /// copy (tens of MiB and an fsync of the database file) stalled every caller waiting for the next commit. The
+    /// writer's autocheckpoint stays as a backstop: it finds little left to copy, and it is what lets the WAL start
+    /// again from its beginning instead of growing while writes never pause.
+    /// </summary>
+    private void Checkpoint()
+    {
+        SqliteConnection? connection = null;
+        try
+        {
+            while (true)
+            {
+                _checkpointDue.Wait();
+                if (_stopping.IsSet)
+                {
+                    return;
+                }
+
+                try
+                {
+                    connection ??= OpenCheckpointConnection(_connectionString);
+                    using SqliteCommand command = connection.CreateCommand();
+                    command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+                    command.ExecuteNonQuery();
+                }
+                catch (SqliteException)
+                {
+                    // Busy or failing: the next commit asks again, and the writer's autocheckpoint is the backstop.
+                    connection?.Dispose();
+                    connection = null;
+                }
+
+                // Batches copying (each checkpoint ends with an fsync of the database file); returns at once on disposal.
+                if (_stopping.Wait(CheckpointInterval))
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+
+    private static SqliteConnection OpenCheckpointConnection(string connectionString)
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using SqliteCommand pragma = connection.CreateCommand();
+        pragma.CommandText = SqliteRelayStore.ConnectionPragmas;
+        pragma.ExecuteNonQuery();
+        return connection;
     }
 
     private void Drain(List<PendingWrite> batch)

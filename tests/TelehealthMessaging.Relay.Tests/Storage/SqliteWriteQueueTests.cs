@@ -46,6 +46,38 @@ public sealed class SqliteWriteQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task Committed_pages_reach_the_database_file_without_waiting_for_the_writers_autocheckpoint()
+    {
+        string database = Path.Combine(_folder, "queue.db");
+        long before = new FileInfo(database).Length;
+        using var queue = new SqliteWriteQueue(_connectionString);
+
+        // About 100 pages: far below the writer's autocheckpoint (10,000 pages), so only the checkpointer moves them
+        // from the WAL into the database file (which grows only then).
+        await queue.RunAsync(write => write.Execute("CREATE TABLE blobs (data BLOB NOT NULL);"), CancellationToken.None);
+        for (int i = 0; i < 100; i++)
+        {
+            await queue.RunAsync(write => write.Execute("INSERT INTO blobs (data) VALUES (zeroblob(4000));"), CancellationToken.None);
+        }
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (new FileInfo(database).Length < before + (100 * 4000))
+        {
+            // The checkpointer runs on its own thread after commits; the deadline bounds the wait.
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    [Fact]
+    public void Disposing_twice_is_harmless()
+    {
+        var queue = new SqliteWriteQueue(_connectionString);
+        queue.Dispose();
+        queue.Dispose();
+    }
+
+    [Fact]
     public async Task A_write_completes_only_once_its_transaction_is_committed()
     {
         using var queue = new SqliteWriteQueue(_connectionString);
