@@ -333,6 +333,24 @@ internal sealed class SqliteWriteQueue : IDisposable
             }
         }
 
+        private static bool HasParameters(SqliteCommand command, (string Name, object? Value)[] parameters)
+        {
+            if (command.Parameters.Count != parameters.Length)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                if (!string.Equals(command.Parameters[i].ParameterName, parameters[i].Name, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         private SqliteCommand Command(string sql, (string Name, object? Value)[] parameters)
         {
             if (!_commands.TryGetValue(sql, out SqliteCommand? command))
@@ -344,10 +362,19 @@ internal sealed class SqliteWriteQueue : IDisposable
             }
 
             command.Transaction = _transaction;
-            command.Parameters.Clear();
-            foreach ((string name, object? value) in parameters)
+            if (!HasParameters(command, parameters))
             {
-                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                command.Parameters.Clear();
+                foreach ((string name, _) in parameters)
+                {
+                    command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                }
+            }
+
+            // The same statement comes with the same parameters every time: only the values change.
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                command.Parameters[i].Value = parameters[i].Value ?? DBNull.Value;
             }
 
             return command;
