@@ -6,6 +6,7 @@
 #   ROUNDS=5 ROUNDS_1000=2 bash tests/TelehealthMessaging.LoadTest/run.sh
 #   LOAD_OUT=/tmp/load bash tests/TelehealthMessaging.LoadTest/run.sh   # keep the raw JSON results there
 #   PROFILE=0 WRITE_DOCS=0 ...                                          # no profiled runs; print the report only
+#   JETSTREAM_PIPELINE=10 ...                                           # JetStream with 10 batches in flight per pair (default 1)
 #
 # Modes alternate inside each round (relay-sqlite, relay-postgres, ceiling, jetstream, with the starting mode rotated
 # every round) so that load from other processes on a shared machine hits all of them. Each round measures the
@@ -106,6 +107,9 @@ run_one() { # devices round mode rate [folder extra-option]
   local devices="$1" round="$2" mode="$3" rate="$4" folder="${5:-$out}" extra=()
   [ -n "${6:-}" ] && extra+=("$6")
   local name="d$devices-r$round-$mode-$rate"
+  # Each system at the pipelining depth where it does best: JetStream's publish acks slow down with ten batches in
+  # flight per pair (measured), the relays and the ceiling gain from them.
+  [ "$mode" = jetstream ] && extra+=(--pipeline "${JETSTREAM_PIPELINE:-1}")
   if [ "$mode" = relay-postgres ]; then
     local db="loadtest_$(date +%s%N)"
     psql_admin "CREATE DATABASE $db;"
