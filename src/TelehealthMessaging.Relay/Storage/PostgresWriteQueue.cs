@@ -119,6 +119,8 @@ internal sealed class PostgresWriteQueue : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            // A statement the server refused leaves the connection open; a lost connection does not.
+            bool refusedByServer = ex is PostgresException { IsTransient: false } && connection?.FullState == System.Data.ConnectionState.Open;
             if (connection is not null)
             {
                 // Possibly broken (connection lost, server restarted): a pooled connection that is still healthy
@@ -126,7 +128,7 @@ internal sealed class PostgresWriteQueue : IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (group.Count > 1 && ex is PostgresException { IsTransient: false })
+            if (group.Count > 1 && refusedByServer)
             {
                 // The server refused something in the group's data (not the connection, a lock or a deadlock): the
                 // transaction rolled back whole, so each write runs again alone and only the offending one fails.
