@@ -115,11 +115,12 @@ internal static class PostgresWriteGroup
             }
         }
 
-        // Sorted so that the rows are deleted (locked) in one order: the plan walks the list into the primary key.
-        acked.Sort((a, b) => (string.CompareOrdinal(a.Recipient, b.Recipient), string.CompareOrdinal(a.Id, b.Id)) switch
+        // Sorted so that every writer deletes (locks) rows in one order: the plan is a nested loop that walks the
+        // list into the primary key.
+        acked.Sort((a, b) =>
         {
-            (0, int byId) => byId,
-            (int byRecipient, _) => byRecipient,
+            int byRecipient = string.CompareOrdinal(a.Recipient, b.Recipient);
+            return byRecipient != 0 ? byRecipient : string.CompareOrdinal(a.Id, b.Id);
         });
         if (acked.Count > 0)
         {
