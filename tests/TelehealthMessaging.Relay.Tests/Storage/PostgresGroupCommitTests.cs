@@ -113,6 +113,34 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     }
 
     [SkippableFact]
+    public async Task Expired_envelopes_do_not_count_towards_the_limit_and_earlier_submissions_of_the_group_do()
+    {
+        PostgresRelayStore store = await NewStoreAsync();
+        DeviceId carol = (await RegisterAsync(store, 1))[0];
+        const int Limit = 2;
+        // Two envelopes that have expired by the group's time but are not purged: the pending counter still counts them.
+        Assert.Equal(EnvelopeBatchStatus.Stored, (await store.SubmitEnvelopesAsync([Envelope(carol, "old-1"), Envelope(carol, "old-2")], Now.AddDays(-2), Now.AddMinutes(-1), Limit, null, CancellationToken.None)).Status);
+
+        EnvelopeSubmissionOutcome[] outcomes;
+        await using (WriterHold hold = await HoldWriterAsync(store))
+        {
+            Task<EnvelopeSubmissionOutcome>[] queued =
+            [
+                SubmitAsync(store, [Envelope(carol, "new-1")], maxPending: Limit),
+                SubmitAsync(store, [Envelope(carol, "new-2")], maxPending: Limit),
+                SubmitAsync(store, [Envelope(carol, "new-3")], maxPending: Limit),
+            ];
+            await hold.ReleaseAsync();
+            outcomes = await Task.WhenAll(queued).WaitAsync(Timeout);
+        }
+
+        Assert.Equal([EnvelopeBatchStatus.Stored, EnvelopeBatchStatus.Stored, EnvelopeBatchStatus.MailboxFull], outcomes.Select(o => o.Status));
+        Assert.Equal([("new-1", 3L)], Appended(outcomes[0]));
+        Assert.Equal([("new-2", 4L)], Appended(outcomes[1]));
+        Assert.Equal(["new-1", "new-2"], (await store.FetchEnvelopesAsync(carol, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
+    }
+
+    [SkippableFact]
     public async Task The_same_id_submitted_by_two_callers_in_one_group_is_stored_once_and_is_a_duplicate_for_the_second()
     {
         PostgresRelayStore store = await NewStoreAsync();
