@@ -4,9 +4,10 @@ using NpgsqlTypes;
 namespace TelehealthMessaging.Relay.Storage;
 
 /// <summary>
-/// The production store: PostgreSQL, shareable by several relay instances. Mailbox rows are locked (in id order)
-/// while a batch is stored, which serializes cursors per mailbox; one-time prekeys are taken with
-/// <c>DELETE … FOR UPDATE SKIP LOCKED … RETURNING</c>; every stored batch sends a NOTIFY per recipient mailbox.
+/// The production store: PostgreSQL, shareable by several relay instances. Submissions and acknowledgements are group
+/// commits (<see cref="PostgresWriteQueue"/>): many per transaction, mailbox rows locked (in id order) until the commit,
+/// which serializes cursors per mailbox; one-time prekeys are taken with <c>DELETE … FOR UPDATE SKIP LOCKED …
+/// RETURNING</c>; every committed group sends a NOTIFY per mailbox it stored envelopes in.
 /// </summary>
 internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
 {
@@ -122,6 +123,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _listenerConnectionString;
+    private readonly PostgresWriteQueue _writes;
 
     public PostgresRelayStore(string connectionString)
     {
@@ -145,6 +147,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         _listenerConnectionString = new NpgsqlConnectionStringBuilder(settings.ConnectionString) { Pooling = false }.ConnectionString;
 
         _dataSource = NpgsqlDataSource.Create(settings.ConnectionString);
+        _writes = new PostgresWriteQueue(_dataSource, NotificationPayload);
         ConnectionString = connectionString;
     }
 
@@ -439,143 +442,8 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             : new RelayPrekeyBundle(device, signed, oneTime, kem, KemPrekeyIsLastResort: false);
     }
 
-    public async Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken)
-    {
-        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-        // Three round trips in all: lock and check (one batch), store (one batch), commit.
-        // Lock every recipient mailbox in one order so that concurrent batches cannot deadlock, and so that cursors
-        // are assigned in commit order: a reader that has seen cursor N never later finds a new envelope below N.
-        string[] recipients = envelopes.Select(e => e.Recipient.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var mailboxes = new Dictionary<string, (long LastCursor, long Pending)>(StringComparer.Ordinal);
-        var known = new HashSet<int>();
-        bool freshNonce = true;
-        await using (var check = new NpgsqlBatch(connection, transaction))
-        {
-            if (nonce is not null)
-            {
-                // The request's nonce commits with the submission: one commit per request instead of two.
-                check.BatchCommands.Add(BatchCommand(
-                    "INSERT INTO nonces (device_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1;",
-                    nonce.Device.Value,
-                    nonce.Value,
-                    nonce.ExpiresAt.ToUnixTimeMilliseconds()));
-            }
-
-            check.BatchCommands.Add(BatchCommand(
-                """
-                SELECT m.device_id, m.last_cursor, m.last_cursor - coalesce(r.removed, 0) FROM mailboxes m
-                LEFT JOIN mailbox_removals r ON r.device_id = m.device_id
-                WHERE m.device_id = ANY($1) ORDER BY m.device_id FOR UPDATE OF m;
-                """,
-                (object)recipients));
-            // Which positions are already stored or already delivered.
-            check.BatchCommands.Add(BatchCommand(
-                """
-                SELECT t.position FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(recipient, id, position)
-                WHERE EXISTS (SELECT 1 FROM envelopes e WHERE e.recipient = t.recipient AND e.id = t.id)
-                   OR EXISTS (SELECT 1 FROM delivered d WHERE d.recipient = t.recipient AND d.id = t.id);
-                """,
-                envelopes.Select(e => e.Recipient.Value).ToArray(),
-                envelopes.Select(e => e.Id.Value).ToArray()));
-            await using NpgsqlDataReader reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (nonce is not null)
-            {
-                freshNonce = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                mailboxes[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-            }
-
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                known.Add((int)reader.GetInt64(0) - 1);
-            }
-        }
-
-        if (!freshNonce)
-        {
-            // A replay: nothing of it is kept (the transaction rolls back).
-            return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.ReplayedNonce, null);
-        }
-
-        foreach (string recipient in recipients)
-        {
-            if (!mailboxes.ContainsKey(recipient))
-            {
-                // Committed anyway, so that the refused request's nonce stays used.
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, new DeviceId(recipient));
-            }
-        }
-
-        var duplicates = new HashSet<int>();
-        var fresh = new List<RelayEnvelope>();
-        var inBatch = new HashSet<(DeviceId, MessageId)>();
-        for (int position = 0; position < envelopes.Count; position++)
-        {
-            RelayEnvelope envelope = envelopes[position];
-            if (known.Contains(position) || !inBatch.Add((envelope.Recipient, envelope.Id)))
-            {
-                duplicates.Add(position);
-            }
-            else
-            {
-                fresh.Add(envelope);
-            }
-        }
-
-        List<IGrouping<DeviceId, RelayEnvelope>> groups = [.. fresh.GroupBy(e => e.Recipient)];
-        foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in groups)
-        {
-            // The counter includes expired envelopes the purge has not removed yet, so it bounds the mailbox from
-            // above; only a mailbox that may be near its limit is counted exactly (one more round trip).
-            if (mailboxes[mailbox.Key.Value].Pending + mailbox.Count() > maxPendingPerMailbox
-                && await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM envelopes WHERE recipient = $1 AND expires_at > $2;", cancellationToken, mailbox.Key.Value, now.ToUnixTimeMilliseconds()).ConfigureAwait(false) + mailbox.Count() > maxPendingPerMailbox)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
-            }
-        }
-
-        var appended = new List<RelayMailboxAppend>(groups.Count);
-        if (groups.Count > 0)
-        {
-            await using var store = new NpgsqlBatch(connection, transaction);
-            foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in groups)
-            {
-                // One INSERT per mailbox: cursors continue from the locked last_cursor in batch order.
-                long cursor = mailboxes[mailbox.Key.Value].LastCursor;
-                RelayEnvelope[] stored = [.. mailbox];
-                store.BatchCommands.Add(BatchCommand(
-                    """
-                    INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at)
-                    SELECT $1, t.id, $2 + t.position, t.data, $5, $6 FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(id, data, position);
-                    """,
-                    mailbox.Key.Value,
-                    cursor,
-                    stored.Select(e => e.Id.Value).ToArray(),
-                    stored.Select(e => e.Data).ToArray(),
-                    now.ToUnixTimeMilliseconds(),
-                    expiresAt.ToUnixTimeMilliseconds()));
-                store.BatchCommands.Add(BatchCommand("UPDATE mailboxes SET last_cursor = $1 WHERE device_id = $2;", cursor + stored.Length, mailbox.Key.Value));
-                // Delivered to listeners at commit, and only if the transaction commits. The payload names this
-                // instance, whose own sessions were handed the envelopes already.
-                store.BatchCommands.Add(BatchCommand("SELECT pg_notify($1, $2);", NotificationChannel, NotificationPayload(mailbox.Key.Value)));
-                appended.Add(new RelayMailboxAppend(mailbox.Key, stored.Select((e, i) => new RelayPendingEnvelope(cursor + i + 1, e.Id, e.Data)).ToList()));
-            }
-
-            await store.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new EnvelopeSubmissionOutcome(EnvelopeBatchStatus.Stored, duplicates, null) { Appended = appended };
-    }
+    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken) =>
+        _writes.SubmitAsync(envelopes, now, expiresAt, maxPendingPerMailbox, nonce, cancellationToken);
 
     public async Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -598,27 +466,8 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         return envelopes;
     }
 
-    public async Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken)
-    {
-        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using NpgsqlCommand command = Command(
-            connection,
-            null,
-            """
-            WITH gone AS (DELETE FROM envelopes WHERE recipient = $1 AND id = ANY($2) RETURNING id),
-            remembered AS (
-                INSERT INTO delivered (recipient, id, expires_at) SELECT $1, id, $3 FROM gone
-                ON CONFLICT (recipient, id) DO UPDATE SET expires_at = excluded.expires_at),
-            counted AS (
-                INSERT INTO mailbox_removals (device_id, removed) SELECT $1, count(*) FROM gone HAVING count(*) > 0
-                ON CONFLICT (device_id) DO UPDATE SET removed = mailbox_removals.removed + excluded.removed)
-            SELECT count(*) FROM gone;
-            """,
-            recipient.Value,
-            ids.Select(id => id.Value).Distinct(StringComparer.Ordinal).ToArray(),
-            rememberUntil.ToUnixTimeMilliseconds());
-        return (int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
+    public Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
+        _writes.AcknowledgeAsync(recipient, ids, rememberUntil, cancellationToken);
 
     public async Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
@@ -698,7 +547,11 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _writes.DisposeAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
 
     private static async Task<RelayOneTimePrekey?> TakeOneTimeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DeviceId deviceId, int kind, CancellationToken cancellationToken)
     {
@@ -736,7 +589,7 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
 
     private string NotificationPayload(string mailbox) => mailbox + " " + InstanceId;
 
-    private static NpgsqlBatchCommand BatchCommand(string sql, params object[] parameters)
+    internal static NpgsqlBatchCommand BatchCommand(string sql, params object[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);
         foreach (object value in parameters)
