@@ -531,24 +531,28 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
         var mailboxes = new List<(DeviceId Recipient, long LastCursor, List<RelayEnvelope> Envelopes)>();
         foreach (IGrouping<DeviceId, RelayEnvelope> mailbox in fresh.GroupBy(e => e.Recipient))
         {
-            long? lastCursor = write.Scalar<long?>("SELECT last_cursor FROM mailboxes WHERE device_id = $d;", ("$d", mailbox.Key.Value));
-            if (lastCursor is null)
+            // Stored cursors are unique and at most last_cursor, so the oldest one bounds the mailbox from above with a
+            // single index seek; only a mailbox that may be near its limit is counted exactly.
+            (long LastCursor, long? OldestCursor)? state = write.Row(
+                "SELECT last_cursor, (SELECT min(cursor) FROM envelopes WHERE recipient = $d) FROM mailboxes WHERE device_id = $d;",
+                reader => (reader.GetInt64(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1)),
+                ("$d", mailbox.Key.Value));
+            if (state is not { } found)
             {
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.UnknownRecipient, mailbox.Key);
             }
 
+            (long lastCursor, long? oldestCursor) = found;
+
             List<RelayEnvelope> stored = [.. mailbox];
-            // Stored cursors are unique and at most last_cursor, so the oldest one bounds the mailbox from above with a
-            // single index seek; only a mailbox that may be near its limit is counted exactly.
-            long? oldestCursor = write.Scalar<long?>("SELECT min(cursor) FROM envelopes WHERE recipient = $d;", ("$d", mailbox.Key.Value));
-            long pendingAtMost = oldestCursor is null ? 0 : lastCursor.Value - oldestCursor.Value + 1;
+            long pendingAtMost = oldestCursor is null ? 0 : lastCursor - oldestCursor.Value + 1;
             if (pendingAtMost + stored.Count > maxPendingPerMailbox
                 && write.Scalar<long>("SELECT count(*) FROM envelopes WHERE recipient = $d AND expires_at > $now;", ("$d", mailbox.Key.Value), ("$now", now)) + stored.Count > maxPendingPerMailbox)
             {
                 return EnvelopeSubmissionOutcome.Failed(EnvelopeBatchStatus.MailboxFull, mailbox.Key);
             }
 
-            mailboxes.Add((mailbox.Key, lastCursor.Value, stored));
+            mailboxes.Add((mailbox.Key, lastCursor, stored));
         }
 
         var appended = new List<RelayMailboxAppend>(mailboxes.Count);
