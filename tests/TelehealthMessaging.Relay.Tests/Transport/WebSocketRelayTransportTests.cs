@@ -250,6 +250,27 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
     }
 
     [Fact]
+    public async Task Leaving_the_receive_loop_while_the_read_ahead_is_full_ends_the_stream_promptly()
+    {
+        await using RelayServer server = await StartAsync();
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        for (int batch = 0; batch < 4; batch++)
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await client.SubmitAsync(Alice, Enumerable.Range(0, 100).Select(i => ($"p{batch}{i:D2}", Bob, Bob.SealedEnvelope())).ToArray())).Status);
+        }
+
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        var stream = bob.ReceiveAsync(null).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+        // The frame reader stops once 256 envelopes wait for the application. Nothing public shows that, so the test
+        // reads the connection's private counter; without it, it would race the reader.
+        await WaitUntilAsync(() => ReadAhead((WebSocketRelayTransport)bob) >= 256);
+
+        // What `break` out of an `await foreach` does: dispose the enumerator, with no cancellation.
+        await stream.DisposeAsync().AsTask().WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_send_whose_socket_dies_before_the_answer_is_resubmitted_over_HTTP_and_stored_once()
     {
         await using RelayServer server = await StartAsync(await Stores.NewStoreAsync(), services: FirstSubmissionHeldStore.Install);
@@ -285,6 +306,23 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         }
 
         Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
+    }
+
+    private static int ReadAhead(WebSocketRelayTransport transport)
+    {
+        object? connection = typeof(WebSocketRelayTransport).GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(transport);
+        return connection is null ? 0 : (int)connection.GetType().GetField("_readAhead", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(connection)!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            // Re-checks state another thread reaches; the deadline bounds it.
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
     }
 
     private static Task StateReached(IRelayTransport transport, TransportState state)
