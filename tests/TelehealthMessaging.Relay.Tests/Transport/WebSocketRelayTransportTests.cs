@@ -230,23 +230,30 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         var elapsed = System.Diagnostics.Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
-        while (received.Count < Pending)
+        try
         {
-            Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
-            received.Add(stream.Current.Id.Value);
-            if (received.Count <= replies.Length)
+            while (received.Count < Pending)
             {
-                // The application answers from inside its receive loop, as a chat client does; the first send's round
-                // trip leaves the transport time to fill its read-ahead, so the later ones wait behind a full queue.
-                await bob.SendAsync([replies[received.Count - 1]]).WaitAsync(Patience);
+                Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+                received.Add(stream.Current.Id.Value);
+                if (received.Count <= replies.Length)
+                {
+                    // The application answers from inside its receive loop, as a chat client does; the first send's
+                    // round trip leaves the transport time to fill its read-ahead, so later ones wait behind a full queue.
+                    await bob.SendAsync([replies[received.Count - 1]]).WaitAsync(Patience);
+                }
             }
+        }
+        finally
+        {
+            // Ends the stream before it is disposed, also when the test fails with the read-ahead full.
+            await stop.CancelAsync();
         }
 
         Assert.True(elapsed.Elapsed < Patience, $"took {elapsed.Elapsed}");
         Assert.Equal(0, Requests.Submissions(Bob));
         Assert.Equal(Enumerable.Range(0, Pending).Select(i => $"p{i / 100:D2}{i % 100:D2}"), received);
         Assert.Equal(replies.Select(e => e.Id.Value), (await client.FetchAsync(Alice)).Envelopes.Select(e => e.Id));
-        await stop.CancelAsync();
     }
 
     [Fact]
