@@ -15,7 +15,7 @@ namespace TelehealthMessaging.Relay.Tests;
 /// Scenarios that run unchanged against every store (see <see cref="SqliteRelayTests"/> and <see cref="PostgresRelayTests"/>),
 /// each on a real relay listening on 127.0.0.1.
 /// </summary>
-public abstract class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
+public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDisposable
 {
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 

@@ -165,4 +165,37 @@ internal static class WebSocketFrames
 
     public static Task SendAckAsync(this ClientWebSocket socket, params string[] ids) =>
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new { type = "ack", ids }), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    /// <summary>Sends <paramref name="json"/> as one text frame, exactly as written (also when it is not valid JSON).</summary>
+    public static Task SendJsonAsync(this ClientWebSocket socket, string json) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    /// <summary>A <c>send</c> frame: the envelopes as POST /v1/messages takes them, with the request token.</summary>
+    public static Task SendEnvelopesAsync(this ClientWebSocket socket, string request, params (string Id, TestDevice Recipient, byte[] Data)[] envelopes) =>
+        socket.SendAsync(
+            JsonSerializer.SerializeToUtf8Bytes(new
+            {
+                type = "send",
+                request,
+                envelopes = envelopes.Select(e => new { id = e.Id, recipientDeviceId = e.Recipient.DeviceId.Value, data = e.Data }).ToArray(),
+            }),
+            WebSocketMessageType.Text,
+            true,
+            CancellationToken.None);
+
+    /// <summary>
+    /// Reads frames until the answer (<c>sent</c> or <c>refused</c>) to <paramref name="request"/>, skipping pushed
+    /// envelopes and other answers; fails the test when the socket closes first.
+    /// </summary>
+    public static async Task<JsonNode> ReceiveAnswerAsync(this ClientWebSocket socket, string request, TimeSpan timeout)
+    {
+        while (true)
+        {
+            JsonNode frame = await socket.ReceiveAsync(timeout);
+            if (frame["type"]!.GetValue<string>() is "sent" or "refused" && frame["request"]!.GetValue<string>() == request)
+            {
+                return frame;
+            }
+        }
+    }
 }

@@ -17,13 +17,17 @@ public abstract class RelayTransportTestBase : IAsyncDisposable
     {
         Stores = stores;
         var services = new ServiceCollection();
-        services.AddRelayTransportHttpClient();
+        // Innermost, after the signing handler: every attempt the resilience pipeline makes is recorded as sent.
+        services.AddRelayTransportHttpClient().AddHttpMessageHandler(() => new RecordingHandler(Requests));
         _services = services.BuildServiceProvider();
     }
 
     private protected SqliteStoreTarget Stores { get; }
 
     private protected TestDevice Alice { get; } = new();
+
+    /// <summary>Every HTTP request the transports created by <see cref="Create"/> have sent.</summary>
+    private protected RecordedRequests Requests { get; } = new();
 
     private protected TestDevice Bob { get; } = new();
 
@@ -58,4 +62,37 @@ public abstract class RelayTransportTestBase : IAsyncDisposable
 
     private protected IRelayTransport Create(RelayTransportOptions options) =>
         RelayTransport.Create(options, _services.GetRequiredService<IHttpClientFactory>());
+}
+
+/// <summary>The HTTP requests transports sent, by device, method and path.</summary>
+internal sealed class RecordedRequests
+{
+    private readonly List<(string? Device, string Method, string Path)> _requests = [];
+
+    /// <summary>How many POST /v1/messages (submissions) <paramref name="device"/> has sent over HTTP.</summary>
+    public int Submissions(TestDevice device)
+    {
+        lock (_requests)
+        {
+            return _requests.Count(r => r.Device == device.DeviceId.Value && r.Method == "POST" && r.Path == "/v1/messages");
+        }
+    }
+
+    public void Add(HttpRequestMessage request)
+    {
+        string? device = request.Headers.TryGetValues(RelayRequestSignature.DeviceHeader, out IEnumerable<string>? values) ? values.FirstOrDefault() : null;
+        lock (_requests)
+        {
+            _requests.Add((device, request.Method.Method, request.RequestUri!.AbsolutePath));
+        }
+    }
+}
+
+internal sealed class RecordingHandler(RecordedRequests requests) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        requests.Add(request);
+        return base.SendAsync(request, cancellationToken);
+    }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 using TelehealthMessaging.Transport;
 
@@ -148,6 +150,160 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         Assert.Equal(TransportState.Closed, bob.State);
     }
 
+    [Fact]
+    public async Task Sends_go_over_the_socket_while_the_stream_is_open_and_over_HTTP_when_no_stream_runs()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport alice = Transport(server, Alice, "ws");
+        OutgoingEnvelope[] sent = Enumerable.Range(0, 4).Select(_ => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope())).ToArray();
+
+        await alice.SendAsync([sent[0]]);
+        int beforeStream = Requests.Submissions(Alice);
+        Task connected = StateReached(alice, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using (var stream = alice.ReceiveAsync(null, stop.Token).GetAsyncEnumerator())
+        {
+            Task<bool> next = stream.MoveNextAsync().AsTask();
+            await connected.WaitAsync(Patience);
+            await alice.SendAsync([sent[1]]);
+            await alice.SendAsync([sent[2]]);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        }
+
+        int duringStream = Requests.Submissions(Alice) - beforeStream;
+        await alice.SendAsync([sent[3]]);
+
+        Assert.Equal(1, beforeStream);
+        Assert.Equal(0, duringStream);
+        Assert.Equal(2, Requests.Submissions(Alice));
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        Assert.Equal(sent.Select(e => e.Id.Value), (await client.FetchAsync(Bob)).Envelopes.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task A_send_refused_on_the_socket_throws_RelayRequestException_with_its_status_and_problem_code_and_is_not_resent_over_HTTP()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport alice = Transport(server, Alice, "ws");
+        using var unregistered = new TestDevice();
+        Task connected = StateReached(alice, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var stream = alice.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+
+        var refused = await Assert.ThrowsAsync<RelayRequestException>(() => alice.SendAsync([new OutgoingEnvelope(MessageId.New(), unregistered.DeviceId, unregistered.SealedEnvelope())]));
+        var envelope = new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope());
+        await alice.SendAsync([envelope]);
+
+        Assert.Equal(404, refused.StatusCode);
+        Assert.Equal("unknown_recipient", refused.ProblemCode);
+        Assert.False(refused.IsTransient);
+        Assert.Equal(0, Requests.Submissions(Alice));
+        Assert.Equal(TransportState.Connected, alice.State);
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        Assert.Equal([envelope.Id.Value], (await client.FetchAsync(Bob)).Envelopes.Select(e => e.Id));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task Sends_awaited_inside_the_receive_loop_behind_more_than_the_read_ahead_limit_complete_over_the_socket()
+    {
+        await using RelayServer server = await StartAsync();
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        // 600 pending envelopes: more than the transport reads ahead (256), so that once it has stopped reading, the
+        // answers to Bob's sends sit behind envelopes it has not read.
+        const int Pending = 600;
+        for (int batch = 0; batch < Pending / 100; batch++)
+        {
+            RelayResponse submitted = await client.SubmitAsync(Alice, Enumerable.Range(0, 100).Select(i => ($"p{batch:D2}{i:D2}", Bob, Bob.SealedEnvelope())).ToArray());
+            Assert.True(submitted.Status == System.Net.HttpStatusCode.OK, submitted.ToString());
+        }
+
+        RelayTransportOptions options = TransportOptions(server, Bob, "ws");
+        options.DeadConnectionTimeout = TimeSpan.FromMinutes(1);
+        await using IRelayTransport bob = Create(options);
+        var replies = Enumerable.Range(0, 10).Select(_ => new OutgoingEnvelope(MessageId.New(), Alice.DeviceId, Alice.SealedEnvelope())).ToArray();
+        var received = new List<string>();
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource();
+        await using var stream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        try
+        {
+            while (received.Count < Pending)
+            {
+                Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+                received.Add(stream.Current.Id.Value);
+                if (received.Count <= replies.Length)
+                {
+                    // The application answers from inside its receive loop, as a chat client does; the first send's
+                    // round trip leaves the transport time to fill its read-ahead, so later ones wait behind a full queue.
+                    await bob.SendAsync([replies[received.Count - 1]]).WaitAsync(Patience);
+                }
+            }
+        }
+        finally
+        {
+            // Ends the stream before it is disposed, also when the test fails with the read-ahead full.
+            await stop.CancelAsync();
+        }
+
+        Assert.True(elapsed.Elapsed < Patience, $"took {elapsed.Elapsed}");
+        Assert.Equal(0, Requests.Submissions(Bob));
+        Assert.Equal(Enumerable.Range(0, Pending).Select(i => $"p{i / 100:D2}{i % 100:D2}"), received);
+        Assert.Equal(replies.Select(e => e.Id.Value), (await client.FetchAsync(Alice)).Envelopes.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Leaving_the_receive_loop_while_the_read_ahead_is_full_ends_the_stream_promptly()
+    {
+        await using RelayServer server = await StartAsync();
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        for (int batch = 0; batch < 4; batch++)
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await client.SubmitAsync(Alice, Enumerable.Range(0, 100).Select(i => ($"p{batch}{i:D2}", Bob, Bob.SealedEnvelope())).ToArray())).Status);
+        }
+
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        var stream = bob.ReceiveAsync(null).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
+        // The frame reader stops once 256 envelopes wait for the application. Nothing public shows that, so the test
+        // reads the connection's private counter; without it, it would race the reader.
+        await WaitUntilAsync(() => ReadAhead((WebSocketRelayTransport)bob) >= 256);
+
+        // What `break` out of an `await foreach` does: dispose the enumerator, with no cancellation.
+        await stream.DisposeAsync().AsTask().WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_send_whose_socket_dies_before_the_answer_is_resubmitted_over_HTTP_and_stored_once()
+    {
+        await using RelayServer server = await StartAsync(await Stores.NewStoreAsync(), services: FirstSubmissionHeldStore.Install);
+        var store = (FirstSubmissionHeldStore)server.Services.GetRequiredService<IRelayStore>();
+        await using IRelayTransport alice = Transport(server, Alice, "ws");
+        Task connected = StateReached(alice, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var stream = alice.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> next = stream.MoveNextAsync().AsTask();
+        await connected.WaitAsync(Patience);
+        var envelope = new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope());
+
+        Task send = alice.SendAsync([envelope]);
+        // The relay has stored the frame's envelope; its answer is held, and the socket dies before it is written.
+        await store.FirstStored.WaitAsync(Patience);
+        ((WebSocketRelayTransport)alice).AbortConnection();
+        await send.WaitAsync(Patience);
+        store.Release();
+
+        Assert.Equal(1, Requests.Submissions(Alice));
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        Assert.Equal([envelope.Id.Value], (await client.FetchAsync(Bob)).Envelopes.Select(e => e.Id));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+    }
+
     private async Task WaitUntilEmptyAsync(RelayTestClient client)
     {
         // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
@@ -157,6 +313,23 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         }
 
         Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
+    }
+
+    private static int ReadAhead(WebSocketRelayTransport transport)
+    {
+        object? connection = typeof(WebSocketRelayTransport).GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(transport);
+        return connection is null ? 0 : (int)connection.GetType().GetField("_readAhead", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(connection)!;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            // Re-checks state another thread reaches; the deadline bounds it.
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
     }
 
     private static Task StateReached(IRelayTransport transport, TransportState state)
@@ -174,12 +347,14 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
 
     private async Task<RelayServer> StartAsync() => await StartAsync(await Stores.NewStoreAsync());
 
-    private IRelayTransport Transport(RelayServer server, TestDevice device, string scheme)
+    private IRelayTransport Transport(RelayServer server, TestDevice device, string scheme) => Create(TransportOptions(server, device, scheme));
+
+    private static RelayTransportOptions TransportOptions(RelayServer server, TestDevice device, string scheme)
     {
         RelayTransportOptions options = OptionsFor(server, device, scheme);
         options.ReconnectBaseDelay = TimeSpan.FromMilliseconds(10);
         options.ReconnectMaxDelay = TimeSpan.FromMilliseconds(100);
         options.ReconnectRandom = new Random(1);
-        return Create(options);
+        return options;
     }
 }
