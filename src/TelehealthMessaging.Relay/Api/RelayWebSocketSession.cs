@@ -259,14 +259,16 @@ internal sealed class RelayWebSocketSession(
                 ValueWebSocketReceiveResult result;
                 do
                 {
+                    // Checked before every read, not only when the array is full: the pool may hand out an array
+                    // larger than the limit, and a read into no room returns nothing, forever.
+                    if (length >= maxFrameBytes)
+                    {
+                        await CloseAsync(session, WebSocketCloseStatus.MessageTooBig, "frame too large", ct).ConfigureAwait(false);
+                        return "frame too large";
+                    }
+
                     if (length == buffer.Length)
                     {
-                        if (length >= maxFrameBytes)
-                        {
-                            await CloseAsync(session, WebSocketCloseStatus.MessageTooBig, "frame too large", ct).ConfigureAwait(false);
-                            return "frame too large";
-                        }
-
                         byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(maxFrameBytes, buffer.Length * 2));
                         buffer.AsSpan(0, length).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);

@@ -166,6 +166,9 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 finally
                 {
                     Interlocked.CompareExchange(ref _connection, null, connection);
+                    // Closed first: the reader may be parked waiting for the application to take envelopes, which
+                    // aborting the socket does not wake.
+                    connection.Close();
                     socket.Abort();
                     await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     socket.Dispose();
@@ -563,15 +566,18 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             return true;
         }
 
-        /// <summary>False once the application is far enough behind and no send waits for an answer.</summary>
+        /// <summary>
+        /// Waits while the application is far enough behind and no send waits for an answer; false once the
+        /// connection is closed.
+        /// </summary>
         public async Task<bool> WaitForRoomAsync(CancellationToken ct)
         {
-            while (Volatile.Read(ref _readAhead) >= MaxReadAheadEnvelopes && _waiting.IsEmpty)
+            while (!_closed && Volatile.Read(ref _readAhead) >= MaxReadAheadEnvelopes && _waiting.IsEmpty)
             {
                 await _wake.WaitAsync(ct).ConfigureAwait(false);
             }
 
-            return true;
+            return !_closed;
         }
 
         /// <summary>Registers a send; false when the socket has already ended (its answer could never arrive).</summary>
@@ -603,6 +609,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         public void Close()
         {
             _closed = true;
+            _wake.Release();
             Envelopes.Writer.TryComplete();
             foreach (string request in _waiting.Keys)
             {
