@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Polly.CircuitBreaker;
+using Polly.RateLimiting;
 using Polly.Timeout;
 
 namespace TelehealthMessaging.Transport;
@@ -44,13 +45,19 @@ internal static class RelayHttp
         return content;
     }
 
-    /// <summary>Whether <paramref name="error"/> from sending means the relay was not reached (rather than a caller's cancellation).</summary>
+    /// <summary>
+    /// Whether <paramref name="error"/> from sending means the request did not get an answer from the relay (rather
+    /// than a caller's cancellation): unreachable, timed out, circuit open, or refused by the pipeline's own
+    /// concurrency limiter.
+    /// </summary>
     public static bool IsUnreachable(Exception error, CancellationToken cancellationToken) =>
-        error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
+        error is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or RateLimiterRejectedException
         || (error is TaskCanceledException && !cancellationToken.IsCancellationRequested);
 
-    public static RelayRequestException Unreachable(Exception error) =>
-        new(TelehealthErrorCode.RelayUnavailable, null, null, "The relay could not be reached.", null, error);
+    public static RelayRequestException Unreachable(Exception error) => error is RateLimiterRejectedException limited
+        // Too many requests in flight from this process (the standard pipeline's limit): retryable like a 429.
+        ? new(TelehealthErrorCode.RateLimited, null, null, "Too many relay requests are in flight from this process.", limited.RetryAfter, error)
+        : new(TelehealthErrorCode.RelayUnavailable, null, null, "The relay could not be reached.", null, error);
 
     /// <summary>The transports' mapping: 429 is rate limiting, 5xx unavailability, every other refusal a rejection.</summary>
     public static TelehealthErrorCode TransportReason(int status) =>

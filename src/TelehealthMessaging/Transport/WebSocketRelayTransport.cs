@@ -196,6 +196,9 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
+    /// <summary>Envelopes read from the current socket that the application has not taken yet (for tests).</summary>
+    internal int ReadAhead => Volatile.Read(ref _connection)?.ReadAhead ?? 0;
+
     /// <summary>Drops the current socket as a network failure would (for tests of reconnect and resume).</summary>
     internal void AbortConnection() => Volatile.Read(ref _connection)?.Socket.Abort();
 
@@ -542,6 +545,8 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         private volatile bool _closed;
 
         public ClientWebSocket Socket { get; } = socket;
+
+        public int ReadAhead => Volatile.Read(ref _readAhead);
 
         public Channel<IncomingEnvelope> Envelopes { get; } = Channel.CreateUnbounded<IncomingEnvelope>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 

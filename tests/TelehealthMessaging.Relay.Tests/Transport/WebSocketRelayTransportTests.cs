@@ -269,9 +269,9 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         await using IRelayTransport bob = Transport(server, Bob, "ws");
         var stream = bob.ReceiveAsync(null).GetAsyncEnumerator();
         Assert.True(await stream.MoveNextAsync().AsTask().WaitAsync(Patience));
-        // The frame reader stops once 256 envelopes wait for the application. Nothing public shows that, so the test
-        // reads the connection's private counter; without it, it would race the reader.
-        await WaitUntilAsync(() => ReadAhead((WebSocketRelayTransport)bob) >= 256);
+        // The frame reader stops once 256 envelopes wait for the application; without waiting for that, the test
+        // would race the reader.
+        await WaitUntilAsync(() => ((WebSocketRelayTransport)bob).ReadAhead >= 256);
 
         // What `break` out of an `await foreach` does: dispose the enumerator, with no cancellation.
         await stream.DisposeAsync().AsTask().WaitAsync(Patience);
@@ -313,12 +313,6 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         }
 
         Assert.Empty((await client.FetchAsync(Bob)).Envelopes);
-    }
-
-    private static int ReadAhead(WebSocketRelayTransport transport)
-    {
-        object? connection = typeof(WebSocketRelayTransport).GetField("_connection", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(transport);
-        return connection is null ? 0 : (int)connection.GetType().GetField("_readAhead", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(connection)!;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
