@@ -8,7 +8,7 @@ namespace TelehealthMessaging.Relay.Tests.Transport;
 /// A relay store whose first acknowledgement fails as a database outage would, before deleting anything: the relay
 /// then closes the socket that carried the ack frame, so the ack is lost exactly as when the socket dies in flight.
 /// </summary>
-internal sealed class FirstAcknowledgementFailsStore(IRelayStore inner) : IRelayStore
+internal sealed class FirstAcknowledgementFailsStore(IRelayStore inner) : DelegatingRelayStore(inner)
 {
     private int _acknowledgements;
 
@@ -19,50 +19,10 @@ internal sealed class FirstAcknowledgementFailsStore(IRelayStore inner) : IRelay
         services.AddSingleton<IRelayStore>(sp => new FirstAcknowledgementFailsStore((IRelayStore)registered.ImplementationFactory!(sp)));
     }
 
-    public Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
+    public override Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
         Interlocked.Increment(ref _acknowledgements) == 1
             ? throw new StoreUnavailableException()
-            : inner.AcknowledgeEnvelopesAsync(recipient, ids, rememberUntil, cancellationToken);
-
-    public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
-
-    public Task<bool> IsReadyAsync(CancellationToken cancellationToken) => inner.IsReadyAsync(cancellationToken);
-
-    public Task<DeviceRegistrationOutcome> RegisterDeviceAsync(RelayDevice device, CancellationToken cancellationToken) => inner.RegisterDeviceAsync(device, cancellationToken);
-
-    public Task<RelayDevice?> GetDeviceAsync(DeviceId deviceId, CancellationToken cancellationToken) => inner.GetDeviceAsync(deviceId, cancellationToken);
-
-    public Task<DeviceRevocationOutcome> RevokeDeviceAsync(DeviceId deviceId, UserId ownerId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        inner.RevokeDeviceAsync(deviceId, ownerId, now, cancellationToken);
-
-    public Task JoinClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken) => inner.JoinClinicAsync(clinicId, deviceId, cancellationToken);
-
-    public Task LeaveClinicAsync(ClinicId clinicId, DeviceId deviceId, CancellationToken cancellationToken) => inner.LeaveClinicAsync(clinicId, deviceId, cancellationToken);
-
-    public Task<IReadOnlyList<RelayDevice>> ListClinicDevicesAsync(ClinicId clinicId, CancellationToken cancellationToken) => inner.ListClinicDevicesAsync(clinicId, cancellationToken);
-
-    public Task<RelayWorkItemClaim?> ClaimWorkItemAsync(ClinicId clinicId, string itemId, RelayDevice device, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        inner.ClaimWorkItemAsync(clinicId, itemId, device, now, expiresAt, cancellationToken);
-
-    public Task<IReadOnlyList<RelayDevice>> ListDevicesAsync(UserId userId, CancellationToken cancellationToken) => inner.ListDevicesAsync(userId, cancellationToken);
-
-    public Task StorePrekeysAsync(DeviceId deviceId, RelayPrekeyUpload upload, CancellationToken cancellationToken) => inner.StorePrekeysAsync(deviceId, upload, cancellationToken);
-
-    public Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken) => inner.ClaimPrekeyBundleAsync(userId, deviceId, cancellationToken);
-
-    public Task<EnvelopeSubmissionOutcome> SubmitEnvelopesAsync(IReadOnlyList<RelayEnvelope> envelopes, DateTimeOffset now, DateTimeOffset expiresAt, int maxPendingPerMailbox, RelayNonce? nonce, CancellationToken cancellationToken) =>
-        inner.SubmitEnvelopesAsync(envelopes, now, expiresAt, maxPendingPerMailbox, nonce, cancellationToken);
-
-    public Task<IReadOnlyList<RelayPendingEnvelope>> FetchEnvelopesAsync(DeviceId recipient, long afterCursor, int limit, DateTimeOffset now, CancellationToken cancellationToken) =>
-        inner.FetchEnvelopesAsync(recipient, afterCursor, limit, now, cancellationToken);
-
-    public Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken) => inner.TryUseNonceAsync(deviceId, nonce, expiresAt, cancellationToken);
-
-    public Task<bool> TryAddBlobAsync(string blobId, long size, DateTimeOffset expiresAt, CancellationToken cancellationToken) => inner.TryAddBlobAsync(blobId, size, expiresAt, cancellationToken);
-
-    public Task<bool> BlobExistsAsync(string blobId, DateTimeOffset now, CancellationToken cancellationToken) => inner.BlobExistsAsync(blobId, now, cancellationToken);
-
-    public Task<RelayPurgeResult> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.PurgeExpiredAsync(now, cancellationToken);
+            : Inner.AcknowledgeEnvelopesAsync(recipient, ids, rememberUntil, cancellationToken);
 
     private sealed class StoreUnavailableException : DbException
     {
