@@ -565,7 +565,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
 
             if (Interlocked.Decrement(ref _readAhead) == MaxReadAheadEnvelopes - 1)
             {
-                _wake.Release();
+                Wake();
             }
 
             return true;
@@ -585,6 +585,15 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             return !_closed;
         }
 
+        // The reader only needs to know that something changed; a count that grew with every send could overflow.
+        private void Wake()
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+
         /// <summary>Registers a send; false when the socket has already ended (its answer could never arrive).</summary>
         public bool Expect(string request, TaskCompletionSource<SendAnswer?> answer)
         {
@@ -596,7 +605,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                 return false;
             }
 
-            _wake.Release();
+            Wake();
             return true;
         }
 
@@ -614,7 +623,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         public void Close()
         {
             _closed = true;
-            _wake.Release();
+            Wake();
             Envelopes.Writer.TryComplete();
             foreach (string request in _waiting.Keys)
             {
