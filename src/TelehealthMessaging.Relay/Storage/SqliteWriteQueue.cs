@@ -38,6 +38,8 @@ internal sealed class SqliteWriteQueue : IDisposable
     public Task<T> RunAsync<T>(Func<SqliteWriteContext, T> write, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // Before starting threads: after disposal the checkpointer's semaphore is gone.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposeCount) == 1, this);
         EnsureStarted();
         var pending = new PendingWrite<T>(write, cancellationToken);
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);

@@ -70,6 +70,15 @@ public sealed class SqliteWriteQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_after_disposal_is_refused_and_starts_nothing()
+    {
+        var queue = new SqliteWriteQueue(_connectionString);
+        queue.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queue.RunAsync(_ => 0, CancellationToken.None));
+    }
+
+    [Fact]
     public void Disposing_twice_is_harmless()
     {
         var queue = new SqliteWriteQueue(_connectionString);
