@@ -203,26 +203,6 @@ internal sealed class RelayWebSocketSession(
         }
     }
 
-    private static byte[] AckedFrame(List<MessageId> ids)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", "acked");
-            writer.WriteStartArray("ids");
-            foreach (MessageId id in ids)
-            {
-                writer.WriteStringValue(id.Value);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
     private static byte[] RefusedFrame(string request, RelayRefusal refusal) =>
         JsonSerializer.SerializeToUtf8Bytes(
             new RefusedFrame("refused", request, refusal.Status, refusal.Code, refusal.Title, refusal.RetryAfter is { } delay ? (int)Math.Max(1, Math.Ceiling(delay.TotalSeconds)) : null),
@@ -367,7 +347,7 @@ internal sealed class RelayWebSocketSession(
 
         if (session.ConfirmAcks)
         {
-            await SendAsync(session, AckedFrame(ids), ct).ConfigureAwait(false);
+            await SendAsync(session, WebSocketRelayTransport.IdsFrame("acked", ids), ct).ConfigureAwait(false);
         }
     }
 

@@ -85,7 +85,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         bool sent = false;
         if (socket is { State: WebSocketState.Open })
         {
-            byte[] frame = AckFrame(ids);
+            byte[] frame = IdsFrame("ack", ids);
             // Recorded before sending, so that a confirmation racing the send's completion is not missed.
             _tracker.AckSent(ids);
             await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -202,13 +202,17 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     /// <summary>Drops the current socket as a network failure would (for tests of reconnect and resume).</summary>
     internal void AbortConnection() => Volatile.Read(ref _connection)?.Socket.Abort();
 
-    private static byte[] AckFrame(IReadOnlyList<MessageId> ids)
+    /// <summary>
+    /// <c>{"type":…,"ids":[…]}</c>: the client's ack frame and the relay's confirmation of it (the relay writes its
+    /// <c>acked</c> frames with this too).
+    /// </summary>
+    internal static byte[] IdsFrame(string type, IReadOnlyList<MessageId> ids)
     {
-        using var buffer = new MemoryStream();
+        var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("type", "ack");
+            writer.WriteString("type", type);
             writer.WriteStartArray("ids");
             foreach (MessageId id in ids)
             {
@@ -219,7 +223,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             writer.WriteEndObject();
         }
 
-        return buffer.ToArray();
+        return buffer.WrittenSpan.ToArray();
     }
 
     private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
