@@ -383,9 +383,10 @@ internal sealed class RelayApi(
                 signal.Publish(append.Recipient, append.Envelopes);
             }
         }
-        else
+        else if (outcome.DuplicatePositions.Count < envelopes.Count)
         {
-            // A store that does not report what it appended: the sessions read their mailboxes.
+            // A store that does not report what it appended stored something: the sessions read their mailboxes.
+            // (An all-duplicate resubmission stored nothing, and wakes nobody.)
             foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
             {
                 signal.Notify(recipient.Value);
