@@ -221,6 +221,32 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
     }
 
     [SkippableFact]
+    public async Task Acknowledging_many_ids_at_once_deletes_each_own_envelope_once_and_remembers_it()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync();
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        TestDevice carol = await RegisteredAsync(client);
+        byte[] data = bob.SealedEnvelope();
+        await client.SubmitAsync(alice, ("m1", bob, data), ("m2", bob, bob.SealedEnvelope()), ("m3", bob, bob.SealedEnvelope()), ("c1", carol, carol.SealedEnvelope()));
+
+        // Repeated ids, an id never stored and another mailbox's id in the same acknowledgement.
+        RelayResponse ack = await client.AcknowledgeAsync(bob, "m1", "m3", "m1", "never-stored", "c1");
+        var (bobMailbox, _) = await client.FetchAsync(bob);
+        var (carolMailbox, _) = await client.FetchAsync(carol);
+        RelayResponse resubmitted = await client.SubmitAsync(alice, ("m1", bob, data), ("m3", bob, data));
+        RelayResponse again = await client.AcknowledgeAsync(bob, "m1", "m3");
+
+        Assert.True(ack.Status == HttpStatusCode.OK, ack.ToString());
+        Assert.Equal(2, ack.Json()["deleted"]!.GetValue<int>());
+        Assert.Equal(["m2"], bobMailbox.Select(e => e.Id));
+        Assert.Equal(["c1"], carolMailbox.Select(e => e.Id));
+        Assert.All(resubmitted.Json()["results"]!.AsArray(), r => Assert.Equal("duplicate", r!["status"]!.GetValue<string>()));
+        Assert.Equal(0, again.Json()["deleted"]!.GetValue<int>());
+    }
+
+    [SkippableFact]
     public async Task A_device_reads_and_acknowledges_only_its_own_mailbox()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync();

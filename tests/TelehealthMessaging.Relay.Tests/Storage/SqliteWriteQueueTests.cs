@@ -70,6 +70,33 @@ public sealed class SqliteWriteQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task A_group_of_writes_that_need_not_be_durable_commits_without_waiting_for_the_disk()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+
+        // PRAGMA synchronous inside the write reads the level its group commits at: 1 = NORMAL (the WAL is synced
+        // later, by the next durable commit or a checkpoint), 2 = FULL (synced before the callers are answered).
+        Assert.Equal(2L, await queue.RunAsync(write => write.Scalar<long>("PRAGMA synchronous;"), CancellationToken.None));
+        Assert.Equal(1L, await queue.RunAsync(write => write.Scalar<long>("PRAGMA synchronous;"), CancellationToken.None, durable: false));
+        Assert.Equal(2L, await queue.RunAsync(write => write.Scalar<long>("PRAGMA synchronous;"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_group_with_any_durable_write_commits_durably_for_all_of_its_writes()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        using var gate = new ManualResetEventSlim();
+        Task<int> holder = queue.RunAsync(_ => gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1, CancellationToken.None, durable: false);
+        Task<long> relaxed = queue.RunAsync(write => write.Scalar<long>("PRAGMA synchronous;"), CancellationToken.None, durable: false);
+        Task<long> durable = queue.RunAsync(write => write.Scalar<long>("PRAGMA synchronous;"), CancellationToken.None);
+        gate.Set();
+
+        Assert.Equal(0, await holder);
+        Assert.Equal(2L, await relaxed);
+        Assert.Equal(2L, await durable);
+    }
+
+    [Fact]
     public async Task A_write_after_disposal_is_refused_and_starts_nothing()
     {
         var queue = new SqliteWriteQueue(_connectionString);
