@@ -43,6 +43,12 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
     /// <summary>Stopwatch ticks from scheduled send to delivery, for envelopes scheduled in the measured window.</summary>
     public List<long> Latencies { get; } = [];
 
+    /// <summary>
+    /// Rate mode: Stopwatch ticks from an envelope's scheduled time to when the generator began submitting it, for
+    /// envelopes scheduled in the measured window: the generator's own lateness, included in every latency above.
+    /// </summary>
+    public List<long> SendLateness { get; } = [];
+
     public long MeasureStart { get; set; } = measureStart;
 
     public long MeasureEnd { get; set; } = measureEnd;

@@ -34,6 +34,12 @@ internal sealed record LoadResult
 
     public required double MaxMs { get; init; }
 
+    /// <summary>Rate mode: how late the generator itself began submitting envelopes (part of every latency); 0 in max mode.</summary>
+    public double SendLatenessP50Ms { get; init; }
+
+    /// <inheritdoc cref="SendLatenessP50Ms"/>
+    public double SendLatenessP99Ms { get; init; }
+
     /// <summary>
     /// Whether every accepted envelope arrived before the drain deadline. When false, <see cref="Lost"/> counts envelopes
     /// still undelivered at the deadline: late or lost cannot be told apart.

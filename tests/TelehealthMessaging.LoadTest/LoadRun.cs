@@ -49,7 +49,9 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         }
 
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        Task[] senders = pairs.Select(pair => Task.Run(() => settings.Rate > 0 ? SendAtRateAsync(pair, start, measureEnd, sending.Token) : SendClosedLoopAsync(pair, measureEnd, sending.Token), CancellationToken.None)).ToArray();
+        Task[] senders = settings.Rate > 0
+            ? [new OpenLoopPacer(pairs, settings.Rate, settings.PayloadBytes, SendWithRetriesAsync).RunAsync(start, measureEnd, sending.Token)]
+            : pairs.Select(pair => Task.Run(() => SendClosedLoopAsync(pair, measureEnd, sending.Token), CancellationToken.None)).ToArray();
 
         await Task.Delay(settings.Warmup, ct).ConfigureAwait(false);
         TimeSpan serverCpuStart = target.Server.CpuTime();
@@ -79,6 +81,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         await receiving.CancelAsync().ConfigureAwait(false);
 
         long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
+        long[] lateness = pairs.SelectMany(p => p.SendLateness).Order().ToArray();
         long sent = pairs.Sum(p => p.Sent);
         long delivered = pairs.Sum(p => p.DeliveredInWindow);
         return new LoadResult
@@ -97,6 +100,8 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             P50Ms = Percentile(latencies, 0.50),
             P99Ms = Percentile(latencies, 0.99),
             MaxMs = latencies.Length == 0 ? 0 : latencies[^1] / TicksPerMillisecond,
+            SendLatenessP50Ms = Percentile(lateness, 0.50),
+            SendLatenessP99Ms = Percentile(lateness, 0.99),
             Drained = drained,
             Lost = pairs.Sum(p => Math.Max(0, p.Sent - p.Unique) + p.WronglyFiltered),
             TransportDuplicates = pairs.Sum(p => p.TransportDuplicates),
@@ -119,47 +124,6 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    /// <summary>
-    /// Open loop at rate ÷ pairs per pair: each envelope has a scheduled time and carries it, so latency counts any
-    /// time spent waiting behind a slow server (no coordinated omission); envelopes that fell due while a submission
-    /// was in flight go together in the next one (up to 100).
-    /// </summary>
-    private async Task SendAtRateAsync(DevicePair pair, long start, long end, CancellationToken ct)
-    {
-        double interval = Stopwatch.Frequency * (double)settings.Devices / settings.Rate;
-        long phase = start + (long)(Random.Shared.NextDouble() * interval);
-        long next = 0;
-        var batch = new List<(MessageId, byte[])>(100);
-        while (true)
-        {
-            long scheduled = phase + (long)(next * interval);
-            if (scheduled >= end)
-            {
-                return;
-            }
-
-            long wait = scheduled - Stopwatch.GetTimestamp();
-            if (wait > 0)
-            {
-                await Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
-                continue;
-            }
-
-            long now = Stopwatch.GetTimestamp();
-            batch.Clear();
-            while (batch.Count < 100 && (scheduled = phase + (long)(next * interval)) <= now && scheduled < end)
-            {
-                batch.Add((MessageId.New(), LoadDevice.Envelope(pair.Recipient.DeviceId, settings.PayloadBytes, scheduled)));
-                next++;
-            }
-
-            if (!await SendWithRetriesAsync(pair, batch, ct).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
 
     /// <summary>
     /// Closed loop: batches of --batch as fast as delivery frees credits, at most --window envelopes in flight per pair;
