@@ -61,6 +61,9 @@ internal sealed record LoadResult
 
     public required double ToolCpuCores { get; init; }
 
+    /// <summary>Time the load generator's own threads stood still for its garbage collector in the measured window.</summary>
+    public double ToolGcPauseMs { get; init; }
+
     public required double IdleConnectionBytes { get; init; }
 
     public required string LoadAverageBefore { get; init; }

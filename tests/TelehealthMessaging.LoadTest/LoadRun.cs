@@ -56,10 +56,12 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         await Task.Delay(settings.Warmup, ct).ConfigureAwait(false);
         TimeSpan serverCpuStart = target.Server.CpuTime();
         TimeSpan toolCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan toolPauseStart = GC.GetTotalPauseDuration();
         string loadDuring = LoadAverage();
         await Task.Delay(TimeSpan.FromTicks(Math.Max(0, (measureEnd - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
         TimeSpan serverCpu = target.Server.CpuTime() - serverCpuStart;
         TimeSpan toolCpu = Process.GetCurrentProcess().TotalProcessorTime - toolCpuStart;
+        TimeSpan toolPause = GC.GetTotalPauseDuration() - toolPauseStart;
         string loadAfter = LoadAverage();
 
         // Senders stop scheduling at measureEnd by themselves; the token only ends retries still failing at the deadline.
@@ -110,6 +112,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             ServerCpuMicrosecondsPerMessage = delivered == 0 ? 0 : serverCpu.TotalMicroseconds / delivered,
             ServerCpuCores = serverCpu.TotalSeconds / settings.Duration.TotalSeconds,
             ToolCpuCores = toolCpu.TotalSeconds / settings.Duration.TotalSeconds,
+            ToolGcPauseMs = toolPause.TotalMilliseconds,
             IdleConnectionBytes = (residentIdle - residentBefore) / (double)settings.Devices,
             LoadAverageBefore = loadBefore,
             LoadAverageDuring = loadDuring,
