@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
+using TelehealthMessaging.Relay.Tests.Transport;
 
 namespace TelehealthMessaging.Relay.Tests;
 
@@ -373,6 +374,36 @@ public abstract partial class RelayScenarioTests
         string frame = Frame(recipient.SealedEnvelope(((size - overhead) / 4 * 3) - headerAndKey));
         Assert.InRange(frame.Length, size - 4, size);
         return Encoding.UTF8.GetBytes(frame.PadRight(size));
+    }
+
+    [SkippableFact]
+    public async Task WebSocket_frames_waiting_behind_those_in_flight_do_not_stop_the_relay_reading_the_socket()
+    {
+        HeldSubmissionsStore? held = null;
+        (RelayServer server, RelayTestClient client) = await StartAsync(services: s => HeldSubmissionsStore.Install(s, store => held = store));
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        using ClientWebSocket socket = await client.ConnectAsync(alice);
+        try
+        {
+            // 16 frames in flight (their answers held by the store) and 8 more waiting for a slot.
+            for (int i = 0; i < 24; i++)
+            {
+                await socket.SendEnvelopesAsync($"r{i}", ($"m{i}", bob, bob.SealedEnvelope()));
+            }
+
+            await held!.HeldAsync(16).WaitAsync(Timeout);
+            await socket.SendJsonAsync("not a frame");
+
+            // Read and refused behind the waiting frames, while none has been answered: the relay went on reading the
+            // socket (and so answering the client's pings, which happens only while reading).
+            Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await FirstFrameIsCloseAsync(socket));
+        }
+        finally
+        {
+            held?.Release();
+        }
     }
 
     private static async Task<WebSocketCloseStatus?> FirstFrameIsCloseAsync(ClientWebSocket socket)

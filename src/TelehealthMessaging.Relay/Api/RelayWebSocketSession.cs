@@ -40,9 +40,15 @@ internal sealed class RelayWebSocketSession(
     // limit, and the large buffer goes back to the pool once that frame is parsed.
     private const int FrameBufferBytes = 64 * 1024;
 
-    // Frames handled at once per socket, so that a client's pipelined sends share commits; beyond this the socket is
-    // not read, and TCP pushes back on the client.
+    // Frames handled at once per socket, so that a client's pipelined sends share commits.
     private const int MaxFramesInFlight = 16;
+
+    // Frames read beyond those in flight, waiting for a slot: the socket goes on being read (and the client's pings
+    // answered, which happens only while reading) until these are reached; only then does TCP push back on the client.
+    // Not reading at all at the in-flight limit left keep-alive pings unanswered under load, so clients declared
+    // healthy connections dead and reconnected.
+    private const int MaxFramesWaiting = 256;
+    private const int MaxBytesWaiting = 1024 * 1024;
 
     private static readonly TimeSpan RevokedCloseGracePeriod = TimeSpan.FromSeconds(5);
 
@@ -224,17 +230,24 @@ internal sealed class RelayWebSocketSession(
         }
     }
 
-    /// <summary>Reads client frames until the socket closes, handling up to <see cref="MaxFramesInFlight"/> at once.</summary>
+    /// <summary>
+    /// Reads client frames until the socket closes, handling up to <see cref="MaxFramesInFlight"/> at once; further
+    /// frames wait in order, up to <see cref="MaxFramesWaiting"/> frames and <see cref="MaxBytesWaiting"/> bytes.
+    /// </summary>
     private async Task<string> ReceiveAsync(Session session, CancellationToken ct)
     {
         WebSocket socket = session.Socket;
         int maxFrameBytes = Math.Max(FrameBufferBytes, options.MaxRequestBodyBytes);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
         using var inFlight = new SemaphoreSlim(MaxFramesInFlight, MaxFramesInFlight);
+        var waiting = new WaitingFrames();
+        // Ends frames still waiting for a slot when reading ends: the client is gone or told to go, and sends again.
+        using var readerDone = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
             while (true)
             {
+                await waiting.RoomAsync(ct).ConfigureAwait(false);
                 int length = 0;
                 ValueWebSocketReceiveResult result;
                 do
@@ -288,8 +301,8 @@ internal sealed class RelayWebSocketSession(
                     return "invalid frame";
                 }
 
-                await inFlight.WaitAsync(ct).ConfigureAwait(false);
-                _ = HandleAsync(session, handle, inFlight);
+                waiting.Add(length);
+                _ = HandleAsync(session, handle, length, inFlight, waiting, readerDone.Token);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
@@ -299,6 +312,8 @@ internal sealed class RelayWebSocketSession(
         finally
         {
             // Frames still being handled use the socket and its send gate, which end with this session.
+            await readerDone.CancelAsync().ConfigureAwait(false);
+            await waiting.EmptyAsync().ConfigureAwait(false);
             for (int i = 0; i < MaxFramesInFlight; i++)
             {
                 await inFlight.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -308,8 +323,19 @@ internal sealed class RelayWebSocketSession(
         }
     }
 
-    private async Task HandleAsync(Session session, Func<Task> handle, SemaphoreSlim inFlight)
+    private async Task HandleAsync(Session session, Func<Task> handle, int length, SemaphoreSlim inFlight, WaitingFrames waiting, CancellationToken readerDone)
     {
+        try
+        {
+            await inFlight.WaitAsync(readerDone).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            waiting.Remove(length);
+            return;
+        }
+
+        waiting.Remove(length);
         try
         {
             await handle().ConfigureAwait(false);
@@ -330,6 +356,64 @@ internal sealed class RelayWebSocketSession(
         finally
         {
             inFlight.Release();
+        }
+    }
+
+    /// <summary>Frames read and waiting for an in-flight slot: how many, how large, and who waits for room or for none.</summary>
+    private sealed class WaitingFrames
+    {
+        private readonly Lock _gate = new();
+        private int _frames;
+        private long _bytes;
+        private TaskCompletionSource? _changed;
+
+        public void Add(int bytes)
+        {
+            lock (_gate)
+            {
+                _frames++;
+                _bytes += bytes;
+            }
+        }
+
+        public void Remove(int bytes)
+        {
+            TaskCompletionSource? changed;
+            lock (_gate)
+            {
+                _frames--;
+                _bytes -= bytes;
+                changed = _changed;
+                _changed = null;
+            }
+
+            changed?.TrySetResult();
+        }
+
+        /// <summary>Completes when another frame may be read.</summary>
+        public Task RoomAsync(CancellationToken ct) => WhenAsync(() => _frames < MaxFramesWaiting && _bytes < MaxBytesWaiting, ct);
+
+        /// <summary>Completes when no frame waits any more.</summary>
+        public Task EmptyAsync() => WhenAsync(() => _frames == 0, CancellationToken.None);
+
+        private async Task WhenAsync(Func<bool> condition, CancellationToken ct)
+        {
+            while (true)
+            {
+                Task changed;
+                lock (_gate)
+                {
+                    if (condition())
+                    {
+                        return;
+                    }
+
+                    _changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    changed = _changed.Task;
+                }
+
+                await changed.WaitAsync(ct).ConfigureAwait(false);
+            }
         }
     }
 
