@@ -46,7 +46,7 @@ internal sealed partial class OpenLoopPacer(
                 done.SetException(error);
             }
         })
-        { IsBackground = true, Name = "open-loop pacer", Priority = ThreadPriority.AboveNormal };
+        { IsBackground = true, Name = "open-loop pacer" };
         thread.Start();
         return CompleteAsync(done.Task, states);
     }

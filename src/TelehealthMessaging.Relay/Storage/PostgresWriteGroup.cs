@@ -164,9 +164,9 @@ internal static class PostgresWriteGroup
 
         if (submissions.Count == 0)
         {
-            // Acknowledgements alone need not wait for the WAL flush: a crash can undo only the last of them, whose
-            // envelopes are then delivered again and dropped by the client's duplicate filter. Their flush is taken
-            // by the next submission's commit (the WAL is written in order), so the writer is not held up meanwhile.
+            // Acknowledgements alone need not wait for the WAL flush: a database crash can undo only the last of them,
+            // whose envelopes are then delivered again and dropped by the client's duplicate filter. Their flush is
+            // taken by the next submission's commit (the WAL is written in order), so the writer is not held up meanwhile.
             // Last in the batch, so the results above are read in the same order; it applies at the commit.
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit TO OFF;"));
         }

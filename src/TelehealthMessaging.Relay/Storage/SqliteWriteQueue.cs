@@ -328,8 +328,8 @@ internal sealed class SqliteWriteQueue : IDisposable
 
         internal void RunGroup(List<PendingWrite> batch)
         {
-            // A group of acknowledgements alone is half of all groups at a steady low rate (each delivery is acked a
-            // moment after it was stored), and each waited for its own disk sync, delaying the submissions queued behind it.
+            // At a steady low rate many groups hold acknowledgements alone (15 % of about 1,600 groups a second at
+            // 5,000 envelopes/s), and each waited for its own disk sync, delaying the submissions queued behind it.
             bool syncThisCommit = batch.Exists(write => write.Durable);
             if (syncThisCommit != _syncEachCommit)
             {
