@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Npgsql;
 using TelehealthMessaging.Relay.Storage;
@@ -212,6 +213,77 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         Assert.Equal(0, await store.AcknowledgeEnvelopesAsync(bob, [new("b1")], rememberUntil, CancellationToken.None));
         Assert.Equal(EnvelopeBatchStatus.Stored, (await SubmitAsync(store, [Envelope(bob, "b1")])).Status);
         Assert.Equal(["b4", "b5"], (await store.FetchEnvelopesAsync(bob, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
+    }
+
+    [SkippableFact]
+    public async Task A_group_of_acknowledgements_alone_commits_without_waiting_for_the_wal_flush_and_a_group_with_a_submission_waits()
+    {
+        PostgresRelayStore store = await NewStoreAsync();
+        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        await SubmitAsync(store, [Envelope(bob, "b1"), Envelope(bob, "b2")]);
+        DateTimeOffset rememberUntil = Now.AddDays(30);
+        using var statements = new StatementCapture(new NpgsqlConnectionStringBuilder(_connectionString).Database!);
+
+        Assert.Equal(1, await store.AcknowledgeEnvelopesAsync(bob, [new("b1")], rememberUntil, CancellationToken.None).WaitAsync(Timeout));
+        string[] ackAlone = statements.Take();
+        int acknowledged;
+        await using (WriterHold hold = await HoldWriterAsync(store))
+        {
+            Task<int> ack = store.AcknowledgeEnvelopesAsync(bob, [new("b2")], rememberUntil, CancellationToken.None);
+            Task<EnvelopeSubmissionOutcome> submit = SubmitAsync(store, [Envelope(bob, "b3")]);
+            await hold.ReleaseAsync();
+            acknowledged = await ack.WaitAsync(Timeout);
+            Assert.Equal(EnvelopeBatchStatus.Stored, (await submit.WaitAsync(Timeout)).Status);
+        }
+
+        string[] mixed = statements.Take();
+
+        Assert.Equal(1, acknowledged);
+        Assert.Contains(ackAlone, s => s.Contains("synchronous_commit TO OFF", StringComparison.Ordinal));
+        // A submission's commit is the one that must be on disk before its sender is answered.
+        Assert.Contains(mixed, s => s.Contains("INSERT INTO envelopes", StringComparison.Ordinal));
+        Assert.DoesNotContain(mixed, s => s.Contains("synchronous_commit", StringComparison.Ordinal));
+    }
+
+    /// <summary>The SQL Npgsql sends to one database, from its tracing (the store's own data source, unchanged).</summary>
+    private sealed class StatementCapture : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private readonly List<string> _statements = [];
+
+        public StatementCapture(string database)
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Npgsql",
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = activity =>
+                {
+                    if (Equals(activity.GetTagItem("db.namespace") ?? activity.GetTagItem("db.name"), database)
+                        && (activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement")) is string text)
+                    {
+                        lock (_statements)
+                        {
+                            _statements.Add(text);
+                        }
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        /// <summary>The statements captured since the last call.</summary>
+        public string[] Take()
+        {
+            lock (_statements)
+            {
+                string[] taken = [.. _statements];
+                _statements.Clear();
+                return taken;
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     [SkippableFact]
