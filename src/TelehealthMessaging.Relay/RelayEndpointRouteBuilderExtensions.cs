@@ -11,6 +11,29 @@ public static class RelayEndpointRouteBuilderExtensions
     internal const string OpenApiDocumentName = "telehealth-relay-v1";
 
     /// <summary>
+    /// A database the relay cannot use for a moment (connection refused or lost, pool exhausted, too many clients, a
+    /// deadlock or serialization failure) answers 503 <c>store_unavailable</c> with Retry-After, as WebSocket frames
+    /// do, so that clients back off and retry; it used to be a bare 500. Anything else stays a 500: a bug, not a wait.
+    /// </summary>
+    private static async ValueTask<object?> AnswerTransientStoreFailures(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException error) when (error.IsTransient && !context.HttpContext.Response.HasStarted)
+        {
+            HttpContext http = context.HttpContext;
+            RelayLog.StoreUnavailable(
+                http.RequestServices.GetRequiredService<ILogger<RelayApi>>(),
+                http.Request.Method,
+                (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "?",
+                error.GetType().Name);
+            return RelayProblem.Create(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The relay's database is not reachable.", retryAfter: TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>
     /// Maps <c>/v1/…</c> (the relay API), <c>/health</c>, <c>/ready</c> and the OpenAPI document at
     /// <c>/openapi/telehealth-relay-v1.json</c>. The WebSocket endpoint needs <c>app.UseWebSockets()</c> earlier in the pipeline.
     /// </summary>
@@ -20,6 +43,7 @@ public static class RelayEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder v1 = endpoints.MapGroup("/v1").WithGroupName(OpenApiDocumentName);
+        v1.AddEndpointFilter(AnswerTransientStoreFailures);
 
         v1.MapPost("/devices", (HttpContext http, RelayApi api) => api.RegisterDeviceAsync(http))
             .Accepts<RegisterDeviceRequest>("application/json").Produces<DeviceResponse>(StatusCodes.Status201Created).Produces<DeviceResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status409Conflict)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using TelehealthMessaging.Crypto;
 using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
+using TelehealthMessaging.Relay.Tests.Transport;
 using TelehealthMessaging.Transport;
 
 namespace TelehealthMessaging.Relay.Tests;
@@ -143,6 +144,31 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
         PublicPrekey lastResort = DirectoryKeys.ParsePrekey(Convert.FromBase64String(claims[2]["kemPrekey"]!["key"]!.GetValue<string>()), "kemPrekey");
         Assert.Equal((PrekeyKind.LastResortMLKem768, LastResortPrekeyId), (lastResort.Kind, lastResort.Id));
         Assert.Equal(bob.IdentityKey.PublicKey.ToArray(), Convert.FromBase64String(claims[0]["device"]!["identityKey"]!.GetValue<string>()));
+    }
+
+    [SkippableTheory]
+    [InlineData(true, HttpStatusCode.ServiceUnavailable)]
+    [InlineData(false, HttpStatusCode.InternalServerError)]
+    public async Task A_transient_database_failure_answers_503_store_unavailable_with_retry_after_and_any_other_a_500(bool transient, HttpStatusCode expected)
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync(services: s => FailingClaimsStore.Install(s, transient));
+        await using RelayServer _ = server;
+        TestDevice bob = await RegisteredAsync(client);
+        TestDevice alice = await RegisteredAsync(client);
+
+        RelayResponse claim = await client.SendAsync(HttpMethod.Post, $"/v1/users/{bob.UserId}/devices/{bob.DeviceId}/bundle", alice);
+        RelayResponse after = await client.SendAsync(HttpMethod.Get, $"/v1/users/{bob.UserId}/devices", alice);
+
+        Assert.Equal(expected, claim.Status);
+        if (transient)
+        {
+            Assert.Equal("store_unavailable", claim.ProblemCode());
+            Assert.Equal(TimeSpan.FromSeconds(1), claim.RetryAfter);
+        }
+
+        // Nothing of the database's error reaches the client, and the relay goes on serving.
+        Assert.DoesNotContain("refused", Encoding.UTF8.GetString(claim.Body), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, after.Status);
     }
 
     [SkippableFact]

@@ -33,4 +33,8 @@ internal static partial class RelayLog
     // The exception's type only: a message may quote the host's or the store's data.
     [LoggerMessage(EventId = 4309, Level = LogLevel.Error, Message = "A WebSocket frame from device {DeviceId} failed with {ExceptionType}; the socket was dropped")]
     public static partial void FrameFailed(ILogger logger, string deviceId, string exceptionType);
+
+    // The exception's type only, as above: a database error may quote the row it refused.
+    [LoggerMessage(EventId = 4310, Level = LogLevel.Warning, Message = "{Method} {Route} answered 503: the store failed with {ExceptionType}, a transient error")]
+    public static partial void StoreUnavailable(ILogger logger, string method, string route, string exceptionType);
 }
