@@ -331,11 +331,14 @@ internal sealed class RelayWebSocketSession(
         }
         catch (OperationCanceledException)
         {
-            waiting.Remove(length);
             return;
         }
+        finally
+        {
+            // No longer waiting: in flight now, or dropped because reading ended.
+            waiting.Remove(length);
+        }
 
-        waiting.Remove(length);
         try
         {
             await handle().ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using TelehealthMessaging.Relay.Storage;
 
 namespace TelehealthMessaging.Relay.Tests.Transport;
@@ -6,6 +7,13 @@ namespace TelehealthMessaging.Relay.Tests.Transport;
 internal abstract class DelegatingRelayStore(IRelayStore inner) : IRelayStore
 {
     protected IRelayStore Inner { get; } = inner;
+
+    /// <summary>Replaces the store the relay registered with <paramref name="wrap"/> of it.</summary>
+    protected static void Wrap(IServiceCollection services, Func<IRelayStore, DelegatingRelayStore> wrap)
+    {
+        ServiceDescriptor registered = services.Last(d => d.ServiceType == typeof(IRelayStore));
+        services.AddSingleton<IRelayStore>(sp => wrap((IRelayStore)registered.ImplementationFactory!(sp)));
+    }
 
     public virtual Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
         Inner.AcknowledgeEnvelopesAsync(recipient, ids, rememberUntil, cancellationToken);

@@ -8,11 +8,7 @@ namespace TelehealthMessaging.Relay.Tests.Transport;
 internal sealed class FailingClaimsStore(IRelayStore inner, bool transient) : DelegatingRelayStore(inner)
 {
     /// <summary>Wraps the store the relay registered.</summary>
-    public static void Install(IServiceCollection services, bool transient)
-    {
-        ServiceDescriptor registered = services.Last(d => d.ServiceType == typeof(IRelayStore));
-        services.AddSingleton<IRelayStore>(sp => new FailingClaimsStore((IRelayStore)registered.ImplementationFactory!(sp), transient));
-    }
+    public static void Install(IServiceCollection services, bool transient) => Wrap(services, inner => new FailingClaimsStore(inner, transient));
 
     public override Task<RelayPrekeyBundle?> ClaimPrekeyBundleAsync(UserId userId, DeviceId deviceId, CancellationToken cancellationToken) =>
         Task.FromException<RelayPrekeyBundle?>(new StoreFailure(transient));

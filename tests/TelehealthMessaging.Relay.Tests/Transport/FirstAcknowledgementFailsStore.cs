@@ -13,11 +13,7 @@ internal sealed class FirstAcknowledgementFailsStore(IRelayStore inner) : Delega
     private int _acknowledgements;
 
     /// <summary>Wraps the store the relay registered.</summary>
-    public static void Install(IServiceCollection services)
-    {
-        ServiceDescriptor registered = services.Last(d => d.ServiceType == typeof(IRelayStore));
-        services.AddSingleton<IRelayStore>(sp => new FirstAcknowledgementFailsStore((IRelayStore)registered.ImplementationFactory!(sp)));
-    }
+    public static void Install(IServiceCollection services) => Wrap(services, inner => new FirstAcknowledgementFailsStore(inner));
 
     public override Task<int> AcknowledgeEnvelopesAsync(DeviceId recipient, IReadOnlyList<MessageId> ids, DateTimeOffset rememberUntil, CancellationToken cancellationToken) =>
         Interlocked.Increment(ref _acknowledgements) == 1

@@ -17,11 +17,7 @@ internal sealed class FirstSubmissionHeldStore(IRelayStore inner) : DelegatingRe
     public Task FirstStored => _stored.Task;
 
     /// <summary>Wraps the store the relay registered.</summary>
-    public static void Install(IServiceCollection services)
-    {
-        ServiceDescriptor registered = services.Last(d => d.ServiceType == typeof(IRelayStore));
-        services.AddSingleton<IRelayStore>(sp => new FirstSubmissionHeldStore((IRelayStore)registered.ImplementationFactory!(sp)));
-    }
+    public static void Install(IServiceCollection services) => Wrap(services, inner => new FirstSubmissionHeldStore(inner));
 
     /// <summary>Lets the first submission's answer go.</summary>
     public void Release() => _released.TrySetResult();

@@ -15,16 +15,12 @@ internal sealed class HeldSubmissionsStore(IRelayStore inner) : DelegatingRelayS
     private int _held;
 
     /// <summary>Wraps the store the relay registered; <paramref name="installed"/> receives the wrapper once the relay creates it.</summary>
-    public static void Install(IServiceCollection services, Action<HeldSubmissionsStore> installed)
+    public static void Install(IServiceCollection services, Action<HeldSubmissionsStore> installed) => Wrap(services, inner =>
     {
-        ServiceDescriptor registered = services.Last(d => d.ServiceType == typeof(IRelayStore));
-        services.AddSingleton<IRelayStore>(sp =>
-        {
-            var store = new HeldSubmissionsStore((IRelayStore)registered.ImplementationFactory!(sp));
-            installed(store);
-            return store;
-        });
-    }
+        var store = new HeldSubmissionsStore(inner);
+        installed(store);
+        return store;
+    });
 
     /// <summary>Completes once <paramref name="count"/> submissions are committed and held.</summary>
     public Task HeldAsync(int count)
