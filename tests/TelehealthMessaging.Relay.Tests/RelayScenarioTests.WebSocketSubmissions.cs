@@ -195,6 +195,7 @@ public abstract partial class RelayScenarioTests
 
     public static TheoryData<string, string> MalformedFrames() => new()
     {
+        { "an empty frame", "" },
         { "not JSON", "{\"type\":\"send\",\"request\":\"r1\",\"envelopes\":[{VALID}" },
         { "a JSON array", "[{VALID}]" },
         { "no type", "{\"request\":\"r1\",\"envelopes\":[{VALID}]}" },

@@ -238,7 +238,7 @@ internal sealed class RelayWebSocketSession(
     {
         WebSocket socket = session.Socket;
         int maxFrameBytes = Math.Max(FrameBufferBytes, options.MaxRequestBodyBytes);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
+        byte[]? buffer = null;
         using var inFlight = new SemaphoreSlim(MaxFramesInFlight, MaxFramesInFlight);
         var waiting = new WaitingFrames();
         // Ends frames still waiting for a slot when reading ends: the client is gone or told to go, and sends again.
@@ -248,9 +248,13 @@ internal sealed class RelayWebSocketSession(
             while (true)
             {
                 await waiting.RoomAsync(ct).ConfigureAwait(false);
+                // Waits for the next frame holding no buffer (a zero-byte read), so that an idle connection costs no
+                // frame buffer: most connections are idle most of the time. An empty message is consumed here (its
+                // EndOfMessage is already set), and is refused below as the malformed frame it is.
+                ValueWebSocketReceiveResult result = await socket.ReceiveAsync(Memory<byte>.Empty, ct).ConfigureAwait(false);
+                buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
                 int length = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close)
                 {
                     // Checked before every read, not only when the array is full: the pool may hand out an array
                     // larger than the limit, and a read into no room returns nothing, forever.
@@ -271,7 +275,6 @@ internal sealed class RelayWebSocketSession(
                     result = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, maxFrameBytes) - length), ct).ConfigureAwait(false);
                     length += result.Count;
                 }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
@@ -281,11 +284,8 @@ internal sealed class RelayWebSocketSession(
 
                 long received = Stopwatch.GetTimestamp();
                 bool parsed = TryParseFrame(buffer.AsSpan(0, length), out ClientFrame? frame);
-                if (buffer.Length > FrameBufferBytes)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(FrameBufferBytes);
-                }
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
 
                 Func<Task>? handle = !parsed ? null : frame!.Type switch
                 {
@@ -319,7 +319,10 @@ internal sealed class RelayWebSocketSession(
                 await inFlight.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

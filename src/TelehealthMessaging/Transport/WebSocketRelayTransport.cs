@@ -30,6 +30,10 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private const int MaxFrameBytes = 1024 * 1024;
     private const int ReceiveBufferBytes = 64 * 1024;
 
+    // The frame buffer's usual size, and the most it keeps after an unusually large batch.
+    private const int FrameBufferBytes = 8 * 1024;
+    private const int MaxRetainedFrameBytes = 64 * 1024;
+
     // Envelopes read ahead of the application before the socket is left unread (TCP then holds back the relay),
     // unless a send is waiting for its answer behind them.
     private const int MaxReadAheadEnvelopes = 256;
@@ -40,6 +44,10 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private readonly Random _random;
     private readonly CancellationTokenSource _disposed = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
+    // Frames are written into this one buffer under the send gate and sent from it. Writing each frame through a new
+    // stream-backed Utf8JsonWriter and copying it out allocated three to four times the frame (the writer's 4 KiB
+    // growth step, the stream's doublings, the exact copy): most of a busy client's garbage, hence its GC pauses.
+    private ArrayBufferWriter<byte> _frame = new(FrameBufferBytes);
     private readonly ResumeTracker _tracker = new();
     private readonly TransportStateTracker _status;
     private Connection? _connection;
@@ -85,13 +93,12 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         bool sent = false;
         if (socket is { State: WebSocketState.Open })
         {
-            byte[] frame = IdsFrame("ack", ids);
             // Recorded before sending, so that a confirmation racing the send's completion is not missed.
             _tracker.AckSent(ids);
             await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+                await socket.SendAsync(WriteFrame(writer => WriteIds(writer, "ack", ids)), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
                 sent = true;
             }
             catch (Exception error) when (error is WebSocketException or ObjectDisposedException)
@@ -100,6 +107,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
             finally
             {
+                ReleaseFrame();
                 _sendGate.Release();
             }
         }
@@ -211,19 +219,45 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", type);
-            writer.WriteStartArray("ids");
-            foreach (MessageId id in ids)
-            {
-                writer.WriteStringValue(id.Value);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
+            WriteIds(writer, type, ids);
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteIds(Utf8JsonWriter writer, string type, IReadOnlyList<MessageId> ids)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", type);
+        writer.WriteStartArray("ids");
+        foreach (MessageId id in ids)
+        {
+            writer.WriteStringValue(id.Value);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes a frame into the transport's frame buffer; only under the send gate, until <see cref="ReleaseFrame"/>.</summary>
+    private ReadOnlyMemory<byte> WriteFrame(Action<Utf8JsonWriter> write)
+    {
+        _frame.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_frame))
+        {
+            write(writer);
+        }
+
+        return _frame.WrittenMemory;
+    }
+
+    /// <summary>Done with the frame: an unusually large buffer is let go rather than held for the transport's life.</summary>
+    private void ReleaseFrame()
+    {
+        if (_frame.Capacity > MaxRetainedFrameBytes)
+        {
+            _frame = new ArrayBufferWriter<byte>(FrameBufferBytes);
+        }
     }
 
     private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
@@ -284,19 +318,13 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
     }
 
-    private static byte[] SendFrame(string request, IReadOnlyList<OutgoingEnvelope> batch)
+    private static void WriteSend(Utf8JsonWriter writer, string request, IReadOnlyList<OutgoingEnvelope> batch)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("type", "send");
-            writer.WriteString("request", request);
-            HttpRelayTransport.WriteEnvelopes(writer, batch);
-            writer.WriteEndObject();
-        }
-
-        return buffer.ToArray();
+        writer.WriteStartObject();
+        writer.WriteString("type", "send");
+        writer.WriteString("request", request);
+        HttpRelayTransport.WriteEnvelopes(writer, batch);
+        writer.WriteEndObject();
     }
 
     /// <summary>
@@ -306,13 +334,6 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private async Task<bool> TrySendFrameAsync(Connection connection, IReadOnlyList<OutgoingEnvelope> batch, CancellationToken ct)
     {
         string request = Interlocked.Increment(ref _lastRequest).ToString(CultureInfo.InvariantCulture);
-        byte[] frame = SendFrame(request, batch);
-        if (frame.Length > MaxFrameBytes)
-        {
-            // A relay may close the socket on a frame this large; HTTP answers such a batch with a 413 instead.
-            return false;
-        }
-
         var answer = new TaskCompletionSource<SendAnswer?>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!connection.Expect(request, answer))
         {
@@ -324,6 +345,13 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             await _sendGate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
+                ReadOnlyMemory<byte> frame = WriteFrame(writer => WriteSend(writer, request, batch));
+                if (frame.Length > MaxFrameBytes)
+                {
+                    // A relay may close the socket on a frame this large; HTTP answers such a batch with a 413 instead.
+                    return false;
+                }
+
                 await connection.Socket.SendAsync(frame, WebSocketMessageType.Text, true, ct).ConfigureAwait(false);
             }
             catch (Exception error) when (error is WebSocketException or ObjectDisposedException or InvalidOperationException)
@@ -332,6 +360,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
             finally
             {
+                ReleaseFrame();
                 _sendGate.Release();
             }
 
@@ -423,23 +452,33 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     /// </summary>
     internal static async Task<object?> ReceiveFrameAsync(WebSocket socket, RelayTransportOptions options, CancellationToken ct)
     {
-        // Pooled, not allocated per frame: at relay throughput a fresh 64 KiB array per frame dominated the garbage.
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
+#if NET9_0_OR_GREATER
+        CancellationToken receiveToken = ct;
+#else
+        // net8 has no KeepAliveTimeout: a connection silent for DeadConnectionTimeout is treated as dead and replaced.
+        using var idle = new CancellationTokenSource(options.DeadConnectionTimeout, options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
+        CancellationToken receiveToken = linked.Token;
+#endif
+        byte[]? buffer = null;
         try
         {
-#if NET9_0_OR_GREATER
-            CancellationToken receiveToken = ct;
-#else
-            // net8 has no KeepAliveTimeout: a connection silent for DeadConnectionTimeout is treated as dead and replaced.
-            using var idle = new CancellationTokenSource(options.DeadConnectionTimeout, options.TimeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, idle.Token);
-            CancellationToken receiveToken = linked.Token;
-#endif
             int length = 0;
             ValueWebSocketReceiveResult result;
             try
             {
-                do
+                // Waits for the next frame holding no buffer (a zero-byte read): a socket spends most of its life
+                // idle, and a buffer held through every wait is memory per connection and a pool that runs dry when
+                // many transports share a process. An empty message is consumed here, and is malformed anyway.
+                result = await socket.ReceiveAsync(Memory<byte>.Empty, receiveToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+
+                // Pooled, not allocated per frame: at relay throughput a fresh 64 KiB array per frame dominated the garbage.
+                buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
+                while (!result.EndOfMessage)
                 {
                     if (length == buffer.Length)
                     {
@@ -457,7 +496,6 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
                         return null;
                     }
                 }
-                while (!result.EndOfMessage);
             }
             catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException)
             {
@@ -471,7 +509,10 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -49,6 +49,14 @@ public sealed class WebSocketFrameReceiveTests
     }
 
     [Fact]
+    public async Task An_empty_frame_is_malformed_and_ends_the_connection_rather_than_being_skipped()
+    {
+        using WebSocket socket = SocketReading([[], EnvelopeFrame(1, [1, 2, 3])]);
+
+        Assert.Null(await WebSocketRelayTransport.ReceiveFrameAsync(socket, Options, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task An_acked_frame_yields_the_confirmed_ids()
     {
         MessageId[] ids = [MessageId.New(), MessageId.New()];

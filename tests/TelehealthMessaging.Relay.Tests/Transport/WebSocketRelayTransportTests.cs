@@ -182,6 +182,54 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
     }
 
     [Fact]
+    public async Task A_batch_larger_than_the_frame_buffer_the_transport_keeps_and_the_small_ones_after_it_go_over_the_socket_intact()
+    {
+        await using RelayServer server = await StartAsync();
+        await using IRelayTransport alice = Transport(server, Alice, "ws");
+        // About 140 KB as a frame: past the 64 KiB the transport keeps between frames, so the buffer is let go after it.
+        OutgoingEnvelope[] large = Enumerable.Range(0, 50).Select(_ => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope(2000))).ToArray();
+        OutgoingEnvelope[] small = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope())).ToArray();
+
+        Task connected = StateReached(alice, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using (var stream = alice.ReceiveAsync(null, stop.Token).GetAsyncEnumerator())
+        {
+            Task<bool> next = stream.MoveNextAsync().AsTask();
+            await connected.WaitAsync(Patience);
+            await alice.SendAsync([small[0]]);
+            await alice.SendAsync(large);
+            await alice.SendAsync([small[1]]);
+            await alice.SendAsync([small[2]]);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
+        }
+
+        Assert.Equal(0, Requests.Submissions(Alice));
+        using var client = new RelayTestClient(server.BaseAddress, TimeProvider.System);
+        var stored = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        long after = 0;
+        while (true)
+        {
+            var (page, cursor) = await client.FetchAsync(Bob, after);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var (_, id, data) in page)
+            {
+                stored[id] = data;
+            }
+
+            after = cursor;
+        }
+
+        OutgoingEnvelope[] all = [small[0], .. large, small[1], small[2]];
+        Assert.Equal(all.Length, stored.Count);
+        Assert.All(all, sent => Assert.Equal(sent.Data.ToArray(), stored[sent.Id.Value]));
+    }
+
+    [Fact]
     public async Task A_send_refused_on_the_socket_throws_RelayRequestException_with_its_status_and_problem_code_and_is_not_resent_over_HTTP()
     {
         await using RelayServer server = await StartAsync();
