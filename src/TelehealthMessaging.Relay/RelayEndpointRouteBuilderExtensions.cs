@@ -44,6 +44,8 @@ public static class RelayEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder v1 = endpoints.MapGroup("/v1").WithGroupName(OpenApiDocumentName);
         v1.AddEndpointFilter(AnswerTransientStoreFailures);
+        // Any endpoint may meet a database outage (the filter above), so the OpenAPI document lists it on each.
+        v1.ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         v1.MapPost("/devices", (HttpContext http, RelayApi api) => api.RegisterDeviceAsync(http))
             .Accepts<RegisterDeviceRequest>("application/json").Produces<DeviceResponse>(StatusCodes.Status201Created).Produces<DeviceResponse>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status409Conflict)

@@ -761,6 +761,10 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
         Assert.Equal(HttpStatusCode.OK, ready.Status);
         Assert.Equal(HttpStatusCode.OK, openApi.Status);
         Assert.NotNull(openApi.Json()["paths"]!["/v1/messages"]);
+        // Every /v1 operation may answer 503 store_unavailable while the database is out (relay.md's error table).
+        var operations = openApi.Json()["paths"]!.AsObject().Where(path => path.Key.StartsWith("/v1/", StringComparison.Ordinal)).SelectMany(path => path.Value!.AsObject().Select(operation => (Name: path.Key + " " + operation.Key, Responses: operation.Value!["responses"]!.AsObject()))).ToList();
+        Assert.NotEmpty(operations);
+        Assert.All(operations, operation => Assert.True(operation.Responses.ContainsKey("503"), operation.Name));
     }
 
     private protected const uint SignedPrekeyId = 1000;
