@@ -57,6 +57,19 @@ public sealed class WebSocketFrameReceiveTests
     }
 
     [Fact]
+    public async Task A_pong_arriving_while_the_transport_waits_for_a_frame_is_not_mistaken_for_one()
+    {
+        // The keep-alive's pongs arrive while the transport waits without a buffer; the frame after them is read whole.
+        byte[] data = RandomNumberGenerator.GetBytes(300);
+        using WebSocket socket = SocketReading([EnvelopeFrame(5, data)], prefix: [0x8A, 0x00]); // FIN, pong, no payload
+
+        var envelope = Assert.IsType<IncomingEnvelope>(await WebSocketRelayTransport.ReceiveFrameAsync(socket, Options, CancellationToken.None));
+
+        Assert.Equal(new RelayCursor(5), envelope.Cursor);
+        Assert.Equal(data, envelope.Data.ToArray());
+    }
+
+    [Fact]
     public async Task An_acked_frame_yields_the_confirmed_ids()
     {
         MessageId[] ids = [MessageId.New(), MessageId.New()];
@@ -71,10 +84,11 @@ public sealed class WebSocketFrameReceiveTests
             "{\"type\":\"envelope\",\"cursor\":\"" + cursor.ToString(CultureInfo.InvariantCulture)
             + "\",\"id\":\"" + MessageId.New().Value + "\",\"data\":\"" + Convert.ToBase64String(data) + "\"}");
 
-    /// <summary>A client socket whose peer has already sent <paramref name="payloads"/> as unmasked text frames.</summary>
-    private static WebSocket SocketReading(IEnumerable<byte[]> payloads)
+    /// <summary>A client socket whose peer has already sent <paramref name="prefix"/> (raw frames), then <paramref name="payloads"/> as unmasked text frames.</summary>
+    private static WebSocket SocketReading(IEnumerable<byte[]> payloads, byte[]? prefix = null)
     {
         var wire = new MemoryStream();
+        wire.Write(prefix ?? []);
         foreach (byte[] payload in payloads)
         {
             wire.WriteByte(0x81); // FIN, text
