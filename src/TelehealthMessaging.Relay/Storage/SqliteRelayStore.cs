@@ -538,7 +538,7 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             // single index seek; only a mailbox that may be near its limit is counted exactly.
             (long LastCursor, long? OldestCursor)? state = write.Row(
                 "SELECT last_cursor, (SELECT min(cursor) FROM envelopes WHERE recipient = $d) FROM mailboxes WHERE device_id = $d;",
-                reader => (reader.GetInt64(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1)),
+                row => (row.GetInt64(0), row.IsDBNull(1) ? (long?)null : row.GetInt64(1)),
                 ("$d", mailbox.Key.Value));
             if (state is not { } found)
             {

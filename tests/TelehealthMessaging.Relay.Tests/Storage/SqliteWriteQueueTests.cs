@@ -97,6 +97,46 @@ public sealed class SqliteWriteQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task Values_are_bound_and_read_back_as_written_empty_text_and_blobs_included()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        byte[] blob = [0, 1, 2, 255];
+
+        object[] stored = await queue.RunAsync(
+            write =>
+            {
+                write.Execute("CREATE TABLE IF NOT EXISTS kinds (n INTEGER NULL, t TEXT NULL, b BLOB NULL);");
+                write.Execute("INSERT INTO kinds (n, t, b) VALUES ($n, $t, $b);", ("$n", long.MaxValue), ("$t", "ünïcödé ✓"), ("$b", blob));
+                write.Execute("INSERT INTO kinds (n, t, b) VALUES ($n, $t, $b);", ("$n", 0), ("$t", string.Empty), ("$b", Array.Empty<byte>()));
+                write.Execute("INSERT INTO kinds (n, t, b) VALUES ($n, $t, $b);", ("$n", null), ("$t", null), ("$b", DBNull.Value));
+                return new object[]
+                {
+                    write.Scalar<long>("SELECT n FROM kinds WHERE rowid = 1;"),
+                    write.Scalar<string>("SELECT t FROM kinds WHERE rowid = 1;"),
+                    write.Scalar<byte[]>("SELECT b FROM kinds WHERE rowid = 1;"),
+                    // An empty string and an empty blob are values, not NULL.
+                    write.Scalar<long>("SELECT count(*) FROM kinds WHERE t = '' AND b = X'';"),
+                    write.Scalar<long>("SELECT count(*) FROM kinds WHERE n IS NULL AND t IS NULL AND b IS NULL;"),
+                    write.Row("SELECT n, t FROM kinds WHERE rowid = $r;", row => (row.IsDBNull(0), row.IsDBNull(1)), ("$r", 3)) ?? (false, false),
+                    write.Row("SELECT n FROM kinds WHERE rowid = $r;", row => row.GetInt64(0), ("$r", 99)) ?? -1,
+                };
+            },
+            CancellationToken.None);
+
+        Assert.Equal([long.MaxValue, "ünïcödé ✓", blob, 1L, 1L, (true, true), -1L], stored);
+    }
+
+    [Fact]
+    public async Task A_value_of_a_type_the_writer_does_not_bind_fails_that_write_alone()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+
+        await Assert.ThrowsAsync<InvalidCastException>(() => queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", Guid.NewGuid())), CancellationToken.None));
+        Assert.Equal(1, await queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 5)), CancellationToken.None));
+        Assert.Equal([5L], ReadItems());
+    }
+
+    [Fact]
     public async Task A_write_after_disposal_is_refused_and_starts_nothing()
     {
         var queue = new SqliteWriteQueue(_connectionString);
