@@ -192,7 +192,7 @@ internal sealed class RelayWebSocketSession(
 
     /// <summary>
     /// Pushes one envelope, serialized into the session's own push buffer under the send gate: a new array per push
-    /// (the frame is larger than the envelope) was a third of the relay's garbage at full load.
+    /// (the frame is larger than the envelope) was more than a quarter of the relay's garbage at full load.
     /// </summary>
     private static async Task PushAsync(Session session, RelayPendingEnvelope envelope, CancellationToken ct)
     {
