@@ -200,17 +200,12 @@ internal sealed class RelayWebSocketSession(
         await session.SendGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            ArrayBufferWriter<byte> buffer = session.PushBuffer();
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                JsonSerializer.Serialize(writer, frame, RelayJsonContext.Default.PushFrame);
-            }
-
-            await session.Socket.SendAsync(buffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
+            ReadOnlyMemory<byte> written = session.Pushes.Write(writer => JsonSerializer.Serialize(writer, frame, RelayJsonContext.Default.PushFrame));
+            await session.Socket.SendAsync(written, WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
         }
         finally
         {
-            session.ReleasePushBuffer();
+            session.Pushes.Release();
             session.SendGate.Release();
         }
     }
@@ -502,13 +497,8 @@ internal sealed class RelayWebSocketSession(
     /// <summary>One open socket: who opened it, how to write to it, and whether its device has been revoked since.</summary>
     private sealed class Session(HttpContext http, RelayDevice device, WebSocket socket, SemaphoreSlim sendGate, bool confirmAcks, MailboxSubscription subscription)
     {
-        // A 1 KiB envelope's frame is about 1.5 KB; pushes of larger ones grow the buffer, up to what is kept.
-        private const int PushBufferBytes = 4 * 1024;
-        private const int MaxRetainedPushBufferBytes = 64 * 1024;
-
         private int _acknowledged;
         private volatile bool _revoked;
-        private ArrayBufferWriter<byte>? _pushBuffer;
 
         /// <summary>The upgrade request: what the authorizer sees for requests framed on this socket.</summary>
         public HttpContext Http { get; } = http;
@@ -534,21 +524,10 @@ internal sealed class RelayWebSocketSession(
 
         public void AddAcknowledged(int count) => Interlocked.Add(ref _acknowledged, count);
 
-        /// <summary>The buffer pushes are written into; only under the send gate. Made at the first push, so an idle connection has none.</summary>
-        public ArrayBufferWriter<byte> PushBuffer()
-        {
-            _pushBuffer ??= new ArrayBufferWriter<byte>(PushBufferBytes);
-            _pushBuffer.ResetWrittenCount();
-            return _pushBuffer;
-        }
-
-        /// <summary>Done with a push: a buffer grown by an unusually large envelope is let go rather than kept.</summary>
-        public void ReleasePushBuffer()
-        {
-            if (_pushBuffer is { Capacity: > MaxRetainedPushBufferBytes })
-            {
-                _pushBuffer = null;
-            }
-        }
+        /// <summary>
+        /// The buffer pushes are written into, only under the send gate; made at the first push, so an idle connection
+        /// has none. A 1 KiB envelope's push frame is about 1.5 KB.
+        /// </summary>
+        public FrameBuffer Pushes { get; } = new(4 * 1024);
     }
 }

@@ -30,10 +30,6 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private const int MaxFrameBytes = 1024 * 1024;
     private const int ReceiveBufferBytes = 64 * 1024;
 
-    // The frame buffer's usual size, and the most it keeps after an unusually large batch.
-    private const int FrameBufferBytes = 8 * 1024;
-    private const int MaxRetainedFrameBytes = 64 * 1024;
-
     // Envelopes read ahead of the application before the socket is left unread (TCP then holds back the relay),
     // unless a send is waiting for its answer behind them.
     private const int MaxReadAheadEnvelopes = 256;
@@ -44,10 +40,9 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
     private readonly Random _random;
     private readonly CancellationTokenSource _disposed = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
-    // Frames are written into this one buffer under the send gate and sent from it. Writing each frame through a new
-    // stream-backed Utf8JsonWriter and copying it out allocated three to four times the frame (the writer's 4 KiB
-    // growth step, the stream's doublings, the exact copy): most of a busy client's garbage, hence its GC pauses.
-    private ArrayBufferWriter<byte> _frame = new(FrameBufferBytes);
+    // Send and ack frames are written into this one buffer under the send gate and sent from it. Writing each frame
+    // through a new stream-backed Utf8JsonWriter and copying it out allocated three to four times the frame.
+    private readonly FrameBuffer _frame = new(8 * 1024);
     private readonly ResumeTracker _tracker = new();
     private readonly TransportStateTracker _status;
     private Connection? _connection;
@@ -98,7 +93,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await socket.SendAsync(WriteFrame(writer => WriteIds(writer, "ack", ids)), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+                await socket.SendAsync(_frame.Write(writer => WriteIds(writer, "ack", ids)), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
                 sent = true;
             }
             catch (Exception error) when (error is WebSocketException or ObjectDisposedException)
@@ -107,7 +102,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
             finally
             {
-                ReleaseFrame();
+                _frame.Release();
                 _sendGate.Release();
             }
         }
@@ -239,27 +234,6 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
         writer.WriteEndObject();
     }
 
-    /// <summary>Writes a frame into the transport's frame buffer; only under the send gate, until <see cref="ReleaseFrame"/>.</summary>
-    private ReadOnlyMemory<byte> WriteFrame(Action<Utf8JsonWriter> write)
-    {
-        _frame.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_frame))
-        {
-            write(writer);
-        }
-
-        return _frame.WrittenMemory;
-    }
-
-    /// <summary>Done with the frame: an unusually large buffer is let go rather than held for the transport's life.</summary>
-    private void ReleaseFrame()
-    {
-        if (_frame.Capacity > MaxRetainedFrameBytes)
-        {
-            _frame = new ArrayBufferWriter<byte>(FrameBufferBytes);
-        }
-    }
-
     private async Task<ClientWebSocket?> TryConnectAsync(RelayCursor after, CancellationToken ct)
     {
         string relative = "v1/ws?after=" + after.ToString() + "&confirm=acks";
@@ -345,7 +319,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             await _sendGate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                ReadOnlyMemory<byte> frame = WriteFrame(writer => WriteSend(writer, request, batch));
+                ReadOnlyMemory<byte> frame = _frame.Write(writer => WriteSend(writer, request, batch));
                 if (frame.Length > MaxFrameBytes)
                 {
                     // A relay may close the socket on a frame this large; HTTP answers such a batch with a 413 instead.
@@ -360,7 +334,7 @@ internal sealed class WebSocketRelayTransport : IRelayTransport
             }
             finally
             {
-                ReleaseFrame();
+                _frame.Release();
                 _sendGate.Release();
             }
 
