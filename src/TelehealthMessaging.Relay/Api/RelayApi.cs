@@ -364,7 +364,29 @@ internal sealed class RelayApi(
         }
 
         DateTimeOffset now = options.TimeProvider.GetUtcNow();
-        EnvelopeSubmissionOutcome outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, nonce, ct).ConfigureAwait(false);
+        EnvelopeSubmissionOutcome outcome;
+        // Until the envelopes are handed over, the recipients' sessions wait for them rather than read their mailboxes.
+        signal.BeginSubmission(envelopes);
+        try
+        {
+            outcome = await store.SubmitEnvelopesAsync(envelopes, now, now + options.EnvelopeTimeToLive, options.MaxPendingPerMailbox, nonce, ct).ConfigureAwait(false);
+            Publish(envelopes, outcome);
+        }
+        catch
+        {
+            // Stored or not (a connection lost during the commit leaves it unknown): the sessions read their mailboxes.
+            foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
+            {
+                signal.Notify(recipient.Value);
+            }
+
+            throw;
+        }
+        finally
+        {
+            signal.EndSubmission(envelopes);
+        }
+
         switch (outcome.Status)
         {
             case EnvelopeBatchStatus.ReplayedNonce:
@@ -374,6 +396,23 @@ internal sealed class RelayApi(
             case EnvelopeBatchStatus.MailboxFull:
                 // The recipient must drain its mailbox first; a minute is a polite first retry interval.
                 return (null, new RelayRefusal(StatusCodes.Status429TooManyRequests, "mailbox_full", "A recipient's mailbox is full; nothing was stored.", outcome.FailedRecipient?.Value, TimeSpan.FromSeconds(60)));
+        }
+
+        var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            RelayLog.EnvelopesStored(logger, sender.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return (new SubmitResponse(results), null);
+    }
+
+    /// <summary>Hands what a submission stored to the recipients' sessions on this instance.</summary>
+    private void Publish(List<RelayEnvelope> envelopes, EnvelopeSubmissionOutcome outcome)
+    {
+        if (outcome.Status != EnvelopeBatchStatus.Stored)
+        {
+            return;
         }
 
         if (outcome.Appended.Count > 0)
@@ -392,14 +431,6 @@ internal sealed class RelayApi(
                 signal.Notify(recipient.Value);
             }
         }
-
-        var results = envelopes.Select((e, position) => new SubmitResult(e.Id.Value, e.Recipient.Value, outcome.DuplicatePositions.Contains(position) ? "duplicate" : "stored")).ToList();
-        if (logger.IsEnabled(LogLevel.Debug))
-        {
-            RelayLog.EnvelopesStored(logger, sender.Value, results.Count - outcome.DuplicatePositions.Count, outcome.DuplicatePositions.Count, envelopes.Sum(e => (long)e.Data.Length), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
-
-        return (new SubmitResponse(results), null);
     }
 
     public async Task<IResult> FetchEnvelopesAsync(HttpContext http)

@@ -126,22 +126,10 @@ internal sealed class RelayWebSocketSession(
                     break;
                 }
 
-                readStore = subscription.Take(out List<RelayPendingEnvelope> handed);
-                foreach (RelayPendingEnvelope envelope in handed)
+                // Only what continues the cursor: a gap that no submission under way here can fill makes it read the store.
+                readStore = subscription.Take(cursor, out List<RelayPendingEnvelope> next);
+                foreach (RelayPendingEnvelope envelope in next)
                 {
-                    if (envelope.Cursor <= cursor)
-                    {
-                        // Already pushed by a mailbox read.
-                        continue;
-                    }
-
-                    if (envelope.Cursor != cursor + 1)
-                    {
-                        // A gap: something committed in between was not handed to this session; the store has it.
-                        readStore = true;
-                        break;
-                    }
-
                     await PushAsync(session, envelope, stop.Token).ConfigureAwait(false);
                     cursor = envelope.Cursor;
                     pushed++;

@@ -4,8 +4,8 @@ using static TelehealthMessaging.Relay.Storage.PostgresWriteQueue;
 namespace TelehealthMessaging.Relay.Storage;
 
 /// <summary>
-/// One group commit: many submissions and acknowledgements in one transaction, in at most four round trips whatever
-/// the group's size: read (acknowledgements, nonces, mailbox locks, known ids), an exact count only when a mailbox
+/// One group commit: many submissions or acknowledgements (each has its writer, <see cref="PostgresWriteQueue"/>; a
+/// group may hold both) in one transaction, in at most four round trips whatever the group's size: read (acknowledgements, nonces, mailbox locks, known ids), an exact count only when a mailbox
 /// may be near its limit, store (envelopes, cursors, notifications), commit.
 /// </summary>
 /// <remarks>
@@ -164,9 +164,10 @@ internal static class PostgresWriteGroup
 
         if (submissions.Count == 0)
         {
-            // Acknowledgements alone need not wait for the WAL flush: a database crash can undo only the last of them,
-            // whose envelopes are then delivered again and dropped by the client's duplicate filter. Their flush is
-            // taken by the next submission's commit (the WAL is written in order), so the writer is not held up meanwhile.
+            // Acknowledgements alone need not wait for the WAL flush: a database crash can undo only the latest of them
+            // (not yet flushed by a submission's commit, which flushes the WAL before it, or by the WAL writer within
+            // a few wal_writer_delay), whose envelopes are then delivered again and dropped by the client's duplicate
+            // filter. The acknowledgement writer is not held up by the disk meanwhile.
             // Last in the batch, so the results above are read in the same order; it applies at the commit.
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit TO OFF;"));
         }

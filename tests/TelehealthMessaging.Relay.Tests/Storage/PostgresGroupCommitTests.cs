@@ -7,12 +7,13 @@ using TelehealthMessaging.Relay.Tests.Infrastructure;
 namespace TelehealthMessaging.Relay.Tests.Storage;
 
 /// <summary>
-/// The PostgreSQL store's group commit: concurrent submissions and acknowledgements share transactions, and each caller
-/// still gets exactly the outcome it would have had alone.
+/// The PostgreSQL store's group commit: concurrent submissions share transactions, as do concurrent acknowledgements
+/// (each kind has its own writer), and each caller still gets exactly the outcome it would have had alone.
 /// </summary>
 /// <remarks>
-/// A group is formed deterministically by holding the writer: a test connection locks a mailbox row, a submission to
-/// that mailbox makes the writer wait for the lock, and everything queued meanwhile runs as the next group.
+/// A group is formed deterministically by holding its writer: a test connection locks a mailbox row (or an envelope
+/// row), a submission to that mailbox (an acknowledgement of that envelope) makes the writer wait for the lock, and
+/// everything of that kind queued meanwhile runs as the next group.
 /// </remarks>
 public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClassFixture<PostgresStoreTarget>, IAsyncLifetime
 {
@@ -180,7 +181,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         int[] counts;
         int overlapA, overlapB;
         EnvelopeSubmissionOutcome resubmitted;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (AcknowledgementHold hold = await HoldAcknowledgementWriterAsync(store))
         {
             Task<int>[] acks =
             [
@@ -192,57 +193,66 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
             // Two acknowledgements of the same envelope: it is deleted, and counted, once.
             Task<int> a = store.AcknowledgeEnvelopesAsync(carol, [new("c1"), new("c2")], rememberUntil, CancellationToken.None);
             Task<int> b = store.AcknowledgeEnvelopesAsync(carol, [new("c2")], rememberUntil, CancellationToken.None);
-            Task<EnvelopeSubmissionOutcome> resubmit = SubmitAsync(store, [Envelope(bob, "b1")]);
             await hold.ReleaseAsync();
             counts = await Task.WhenAll(acks).WaitAsync(Timeout);
             (overlapA, overlapB) = (await a.WaitAsync(Timeout), await b.WaitAsync(Timeout));
-            resubmitted = await resubmit.WaitAsync(Timeout);
+            Assert.Equal(1, await hold.Held.WaitAsync(Timeout));
         }
 
+        // Acknowledged, b1 is remembered as delivered: resubmitting it stores nothing.
+        resubmitted = await SubmitAsync(store, [Envelope(bob, "b1")]).WaitAsync(Timeout);
         Assert.Equal([2, 1, 0], counts);
         Assert.Equal(2, overlapA + overlapB);
-        // Acknowledged in the same group, b1 is already delivered: resubmitting it stores nothing.
         Assert.Equal([0], resubmitted.DuplicatePositions);
         Assert.Equal(["b4", "b5"], (await store.FetchEnvelopesAsync(bob, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
         Assert.Empty(await store.FetchEnvelopesAsync(carol, 0, 100, Now, CancellationToken.None));
-        Assert.Equal(5L, await ScalarAsync<long>("SELECT count(*) FROM delivered;"));
+        Assert.Equal(5L, await ScalarAsync<long>("SELECT count(*) FROM delivered WHERE id <> 'held';"));
         // The removal counters (pending = last cursor - removed) count each deleted envelope once.
         Assert.Equal(
             new[] { (bob.Value, 3L), (carol.Value, 2L) }.OrderBy(r => r.Item1, StringComparer.Ordinal),
-            await ReadAsync("SELECT device_id, removed FROM mailbox_removals ORDER BY device_id COLLATE \"C\";", r => (r.GetString(0), r.GetInt64(1))));
+            await ReadAsync($"SELECT device_id, removed FROM mailbox_removals WHERE device_id IN ('{bob}', '{carol}') ORDER BY device_id COLLATE \"C\";", r => (r.GetString(0), r.GetInt64(1))));
         Assert.Equal(0, await store.AcknowledgeEnvelopesAsync(bob, [new("b1")], rememberUntil, CancellationToken.None));
         Assert.Equal(EnvelopeBatchStatus.Stored, (await SubmitAsync(store, [Envelope(bob, "b1")])).Status);
         Assert.Equal(["b4", "b5"], (await store.FetchEnvelopesAsync(bob, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
     }
 
     [SkippableFact]
-    public async Task A_group_of_acknowledgements_alone_commits_without_waiting_for_the_wal_flush_and_a_group_with_a_submission_waits()
+    public async Task Acknowledgements_commit_without_waiting_for_the_wal_flush_and_submissions_wait_for_it()
     {
         PostgresRelayStore store = await NewStoreAsync();
         DeviceId bob = (await RegisterAsync(store, 1))[0];
-        await SubmitAsync(store, [Envelope(bob, "b1"), Envelope(bob, "b2")]);
+        await SubmitAsync(store, [Envelope(bob, "b1")]);
         DateTimeOffset rememberUntil = Now.AddDays(30);
         using var statements = new StatementCapture(new NpgsqlConnectionStringBuilder(_connectionString).Database!);
 
         Assert.Equal(1, await store.AcknowledgeEnvelopesAsync(bob, [new("b1")], rememberUntil, CancellationToken.None).WaitAsync(Timeout));
-        string[] ackAlone = statements.Take();
-        int acknowledged;
-        await using (WriterHold hold = await HoldWriterAsync(store))
-        {
-            Task<int> ack = store.AcknowledgeEnvelopesAsync(bob, [new("b2")], rememberUntil, CancellationToken.None);
-            Task<EnvelopeSubmissionOutcome> submit = SubmitAsync(store, [Envelope(bob, "b3")]);
-            await hold.ReleaseAsync();
-            acknowledged = await ack.WaitAsync(Timeout);
-            Assert.Equal(EnvelopeBatchStatus.Stored, (await submit.WaitAsync(Timeout)).Status);
-        }
+        string[] acknowledgement = statements.Take();
+        Assert.Equal(EnvelopeBatchStatus.Stored, (await SubmitAsync(store, [Envelope(bob, "b2")]).WaitAsync(Timeout)).Status);
+        string[] submission = statements.Take();
 
-        string[] mixed = statements.Take();
-
-        Assert.Equal(1, acknowledged);
-        Assert.Contains(ackAlone, s => s.Contains("synchronous_commit TO OFF", StringComparison.Ordinal));
+        Assert.Contains(acknowledgement, s => s.Contains("synchronous_commit TO OFF", StringComparison.Ordinal));
         // A submission's commit is the one that must be on disk before its sender is answered.
-        Assert.Contains(mixed, s => s.Contains("INSERT INTO envelopes", StringComparison.Ordinal));
-        Assert.DoesNotContain(mixed, s => s.Contains("synchronous_commit", StringComparison.Ordinal));
+        Assert.Contains(submission, s => s.Contains("INSERT INTO envelopes", StringComparison.Ordinal));
+        Assert.DoesNotContain(submission, s => s.Contains("synchronous_commit", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task Acknowledgements_are_not_held_up_by_a_submission_group_waiting_for_a_mailbox_lock()
+    {
+        PostgresRelayStore store = await NewStoreAsync();
+        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        await SubmitAsync(store, [Envelope(bob, "b1")]);
+
+        await using WriterHold hold = await HoldWriterAsync(store);
+        Task<EnvelopeSubmissionOutcome> queued = SubmitAsync(store, [Envelope(bob, "b2")]);
+
+        // The acknowledgement writer has its own connection: it deletes b1 while the submissions wait.
+        Assert.Equal(1, await store.AcknowledgeEnvelopesAsync(bob, [new("b1")], Now.AddDays(30), CancellationToken.None).WaitAsync(Timeout));
+        Assert.False(hold.Held.IsCompleted);
+        Assert.False(queued.IsCompleted);
+        await hold.ReleaseAsync();
+        Assert.Equal(EnvelopeBatchStatus.Stored, (await queued.WaitAsync(Timeout)).Status);
+        Assert.Equal(["b2"], (await store.FetchEnvelopesAsync(bob, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
     }
 
     /// <summary>The SQL Npgsql sends to one database, from its tracing (the store's own data source, unchanged).</summary>
@@ -381,17 +391,15 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
 
         Task<EnvelopeSubmissionOutcome> waits = SubmitAsync(store, [Envelope(second.Mailbox, "waits")]);
         Task<EnvelopeSubmissionOutcome> other = SubmitAsync(store, [Envelope(devices[1], "other")], Nonce(devices[0], "failed-nonce"));
-        Task<int> ack = store.AcknowledgeEnvelopesAsync(devices[0], [new("pending")], ExpiresAt, CancellationToken.None);
         await first.ReleaseAsync();
         Assert.Equal(EnvelopeBatchStatus.Stored, (await first.Held.WaitAsync(Timeout)).Status);
 
-        // The writer now waits on the second lock with all three in its group; its connection dies.
+        // The writer now waits on the second lock with both in its group; its connection dies.
         int writer = await WaitForLockWaiterAsync();
         Assert.True(await ScalarAsync<bool>($"SELECT pg_terminate_backend({writer});"));
 
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => waits.WaitAsync(Timeout));
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => other.WaitAsync(Timeout));
-        await Assert.ThrowsAnyAsync<NpgsqlException>(() => ack.WaitAsync(Timeout));
         await second.DisposeAsync();
         // Nothing of the failed group is kept, and the writer serves the next group on a new connection.
         Assert.DoesNotContain(await StoredAsync(), s => s.Id is "waits" or "other");
@@ -492,6 +500,28 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         return new WriterHold(locked, held);
     }
 
+    /// <summary>
+    /// Makes the acknowledgement writer wait for an envelope row locked by a test connection, so that whatever
+    /// acknowledgements are queued next run as one group.
+    /// </summary>
+    private async Task<AcknowledgementHold> HoldAcknowledgementWriterAsync(PostgresRelayStore store)
+    {
+        DeviceId mailbox = (await RegisterAsync(store, 1))[0];
+        await SubmitAsync(store, [Envelope(mailbox, "held")]);
+        var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        NpgsqlTransaction transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("SELECT 1 FROM envelopes WHERE recipient = $1 AND id = 'held' FOR UPDATE;", connection, transaction) { Parameters = { new() { Value = mailbox.Value } } })
+        {
+            Assert.Equal(1, (int)(await command.ExecuteScalarAsync())!);
+        }
+
+        var locked = new LockedMailbox(mailbox, connection, transaction);
+        Task<int> held = store.AcknowledgeEnvelopesAsync(mailbox, [new("held")], ExpiresAt, CancellationToken.None);
+        await WaitForLockWaiterAsync();
+        return new AcknowledgementHold(locked, held);
+    }
+
     /// <summary>Waits until a backend of the test database waits for a row lock; returns its process id.</summary>
     private async Task<int> WaitForLockWaiterAsync()
     {
@@ -552,6 +582,16 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
                 await connection.DisposeAsync();
             }
         }
+    }
+
+    private sealed class AcknowledgementHold(LockedMailbox locked, Task<int> held) : IAsyncDisposable
+    {
+        /// <summary>The acknowledgement the writer is held on.</summary>
+        public Task<int> Held { get; } = held;
+
+        public ValueTask ReleaseAsync() => locked.DisposeAsync();
+
+        public ValueTask DisposeAsync() => locked.DisposeAsync();
     }
 
     private sealed class WriterHold(LockedMailbox locked, Task<EnvelopeSubmissionOutcome> held) : IAsyncDisposable

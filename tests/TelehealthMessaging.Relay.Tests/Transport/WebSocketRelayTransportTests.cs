@@ -352,6 +352,38 @@ public sealed class WebSocketRelayTransportTests : RelayTransportTestBase, IClas
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.WaitAsync(Patience));
     }
 
+    [Fact]
+    public async Task An_envelope_stored_by_a_submission_whose_answer_was_lost_still_reaches_the_connected_recipient()
+    {
+        await using RelayServer server = await StartAsync(await Stores.NewStoreAsync(), services: FirstSubmissionHeldStore.Install);
+        var store = (FirstSubmissionHeldStore)server.Services.GetRequiredService<IRelayStore>();
+        await using IRelayTransport alice = Transport(server, Alice, "ws");
+        await using IRelayTransport bob = Transport(server, Bob, "ws");
+        Task aliceConnected = StateReached(alice, TransportState.Connected);
+        Task bobConnected = StateReached(bob, TransportState.Connected);
+        using var stop = new CancellationTokenSource();
+        await using var aliceStream = alice.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> aliceNext = aliceStream.MoveNextAsync().AsTask();
+        await using var bobStream = bob.ReceiveAsync(null, stop.Token).GetAsyncEnumerator();
+        Task<bool> bobNext = bobStream.MoveNextAsync().AsTask();
+        await Task.WhenAll(aliceConnected, bobConnected).WaitAsync(Patience);
+        var envelope = new OutgoingEnvelope(MessageId.New(), Bob.DeviceId, Bob.SealedEnvelope());
+
+        Task send = alice.SendAsync([envelope]);
+        // Stored, but the submission ends in an error (its sender's socket died) and never hands the envelope over;
+        // the HTTP resubmission that follows is a duplicate, which stores and hands over nothing either.
+        await store.FirstStored.WaitAsync(Patience);
+        ((WebSocketRelayTransport)alice).AbortConnection();
+        await send.WaitAsync(Patience);
+
+        // Bob's session was told to read its mailbox when the submission failed.
+        Assert.True(await bobNext.WaitAsync(Patience));
+        Assert.Equal(envelope.Id, bobStream.Current.Id);
+        store.Release();
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => aliceNext.WaitAsync(Patience));
+    }
+
     private async Task WaitUntilEmptyAsync(RelayTestClient client)
     {
         // Acks over the socket are processed by the relay asynchronously; the last one is confirmed by a fetch.
