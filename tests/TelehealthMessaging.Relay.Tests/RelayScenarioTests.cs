@@ -658,6 +658,34 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
     }
 
     [SkippableFact]
+    public async Task Delivered_ids_are_remembered_for_the_time_to_live_and_then_forgotten_by_the_purge()
+    {
+        (RelayServer server, RelayTestClient client) = await StartAsync(o =>
+        {
+            o.EnvelopeTimeToLive = TimeSpan.FromDays(30);
+            o.PurgeInterval = System.Threading.Timeout.InfiniteTimeSpan;
+        });
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        await client.SubmitAsync(alice, ("early", bob, bob.SealedEnvelope()));
+        await client.AcknowledgeAsync(bob, "early");
+        Clock.Advance(TimeSpan.FromDays(29));
+        await client.SubmitAsync(alice, ("late", bob, bob.SealedEnvelope()));
+        await client.AcknowledgeAsync(bob, "late");
+        Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
+        ExpiryPurgeService purge = server.Services.GetRequiredService<ExpiryPurgeService>();
+
+        RelayPurgeResult purged = await purge.PurgeOnceAsync(CancellationToken.None);
+        RelayResponse resubmitted = await client.SubmitAsync(alice, ("early", bob, bob.SealedEnvelope()), ("late", bob, bob.SealedEnvelope()));
+
+        Assert.Equal(1, purged.DeliveredIds);
+        // "early" was acknowledged more than the time to live ago: a new envelope; "late" is still a resubmission.
+        Assert.Equal(["stored", "duplicate"], resubmitted.Json()["results"]!.AsArray().Select(r => r!["status"]!.GetValue<string>()));
+        Assert.Equal(["early"], (await client.FetchAsync(bob)).Envelopes.Select(e => e.Id));
+    }
+
+    [SkippableFact]
     public async Task Attachments_stream_in_and_out_and_are_write_once()
     {
         (RelayServer server, RelayTestClient client) = await StartAsync(o => o.MaxBlobBytes = 1024 * 1024);
