@@ -636,12 +636,7 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
     [SkippableFact]
     public async Task Undelivered_envelopes_expire_after_the_time_to_live()
     {
-        (RelayServer server, RelayTestClient client) = await StartAsync(o =>
-        {
-            o.EnvelopeTimeToLive = TimeSpan.FromDays(30);
-            // Out of the way: this test runs the purge itself, so the periodic one must not fire as the clock moves.
-            o.PurgeInterval = System.Threading.Timeout.InfiniteTimeSpan;
-        });
+        (RelayServer server, RelayTestClient client) = await StartWithThirtyDayTimeToLiveAsync();
         await using RelayServer _ = server;
         TestDevice alice = await RegisteredAsync(client);
         TestDevice bob = await RegisteredAsync(client);
@@ -660,11 +655,7 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
     [SkippableFact]
     public async Task Delivered_ids_are_remembered_for_the_time_to_live_and_then_forgotten_by_the_purge()
     {
-        (RelayServer server, RelayTestClient client) = await StartAsync(o =>
-        {
-            o.EnvelopeTimeToLive = TimeSpan.FromDays(30);
-            o.PurgeInterval = System.Threading.Timeout.InfiniteTimeSpan;
-        });
+        (RelayServer server, RelayTestClient client) = await StartWithThirtyDayTimeToLiveAsync();
         await using RelayServer _ = server;
         TestDevice alice = await RegisteredAsync(client);
         TestDevice bob = await RegisteredAsync(client);
@@ -684,6 +675,15 @@ public abstract partial class RelayScenarioTests(IRelayStoreTarget target) : IDi
         Assert.Equal(["stored", "duplicate"], resubmitted.Json()["results"]!.AsArray().Select(r => r!["status"]!.GetValue<string>()));
         Assert.Equal(["early"], (await client.FetchAsync(bob)).Envelopes.Select(e => e.Id));
     }
+
+    /// <summary>A relay keeping envelopes and delivered ids for 30 days, whose purge runs only when a test runs it.</summary>
+    private Task<(RelayServer Server, RelayTestClient Client)> StartWithThirtyDayTimeToLiveAsync() =>
+        StartAsync(o =>
+        {
+            o.EnvelopeTimeToLive = TimeSpan.FromDays(30);
+            // Out of the way: these tests run the purge themselves, so the periodic one must not fire as the clock moves.
+            o.PurgeInterval = System.Threading.Timeout.InfiniteTimeSpan;
+        });
 
     [SkippableFact]
     public async Task Attachments_stream_in_and_out_and_are_write_once()
