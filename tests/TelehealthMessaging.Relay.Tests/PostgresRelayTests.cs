@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using TelehealthMessaging.Relay.Audit;
 using TelehealthMessaging.Relay.Delivery;
+using TelehealthMessaging.Relay.Tests.Audit;
 using TelehealthMessaging.Relay.Tests.Infrastructure;
 
 namespace TelehealthMessaging.Relay.Tests;
@@ -31,6 +33,51 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
         Assert.Equal(HttpStatusCode.OK, submitted.Status);
         Assert.Equal("cross", frame["id"]!.GetValue<string>());
         Assert.Equal(envelope, Convert.FromBase64String(frame["data"]!.GetValue<string>()));
+    }
+
+    [SkippableFact]
+    public async Task Submissions_committed_together_are_pushed_as_handed_over_without_reading_the_mailbox_back()
+    {
+        const int Count = 100;
+        (RelayServer server, RelayTestClient client) = await StartAsync(o => o.RateLimitPerSecond = 10_000);
+        await using RelayServer _ = server;
+        // Its first LISTEN wakes every session to read its mailbox once; that read is not what this test is about.
+        await server.Services.GetRequiredService<PostgresMailboxListener>().Listening.WaitAsync(Timeout);
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        using var handedOver = new CounterReadings(server, "telehealth.relay.pushed_envelopes", RelayMetrics.FromHandover);
+        using var readBack = new CounterReadings(server, "telehealth.relay.pushed_envelopes", RelayMetrics.FromMailbox);
+        using ClientWebSocket socket = await client.ConnectAsync(bob);
+        // One envelope first, so that the session is subscribed and has read its mailbox before the rest is submitted.
+        await client.SubmitAsync(alice, ("first", bob, bob.SealedEnvelope()));
+        Assert.Equal("first", (await socket.ReceiveAsync(Timeout))["id"]!.GetValue<string>());
+        await WaitUntilAsync(() => handedOver.Total + readBack.Total == 1);
+        long readBefore = readBack.Total;
+
+        // Submitted at once, they queue while the writer commits and then commit together, many to a group; a group's
+        // submissions are answered on different threads, so the session is handed them in any order.
+        RelayResponse[] submitted = await Task.WhenAll(Enumerable.Range(0, Count).Select(i => client.SubmitAsync(alice, ($"m{i}", bob, bob.SealedEnvelope()))));
+        var cursors = new List<long>();
+        for (int i = 0; i < Count; i++)
+        {
+            cursors.Add(long.Parse((await socket.ReceiveAsync(Timeout))["cursor"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        await WaitUntilAsync(() => handedOver.Total + readBack.Total == Count + 1);
+        Assert.All(submitted, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.Equal(Enumerable.Range(2, Count).Select(c => (long)c), cursors);
+        Assert.Equal(readBefore, readBack.Total);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(Timeout);
+        while (!condition())
+        {
+            // The counter is added to just after the push the client saw; the deadline bounds the wait.
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
     }
 
     [SkippableFact]

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
+using TelehealthMessaging.Relay.Audit;
 using TelehealthMessaging.Relay.Delivery;
 using TelehealthMessaging.Relay.Storage;
 using TelehealthMessaging.Transport;
@@ -33,6 +34,7 @@ internal sealed class RelayWebSocketSession(
     RelayApi api,
     MailboxSignal signal,
     RelayOptions options,
+    RelayMetrics metrics,
     IHostApplicationLifetime lifetime,
     ILogger<RelayWebSocketSession> logger)
 {
@@ -113,6 +115,11 @@ internal sealed class RelayWebSocketSession(
                         pushed++;
                     }
 
+                    if (batch.Count > 0)
+                    {
+                        metrics.PushedEnvelopes.Add(batch.Count, RelayMetrics.FromMailbox);
+                    }
+
                     readStore = batch.Count == options.MaxFetchEnvelopes;
                     if (readStore)
                     {
@@ -133,6 +140,11 @@ internal sealed class RelayWebSocketSession(
                     await PushAsync(session, envelope, stop.Token).ConfigureAwait(false);
                     cursor = envelope.Cursor;
                     pushed++;
+                }
+
+                if (next.Count > 0)
+                {
+                    metrics.PushedEnvelopes.Add(next.Count, RelayMetrics.FromHandover);
                 }
             }
 
