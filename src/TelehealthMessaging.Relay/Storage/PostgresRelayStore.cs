@@ -118,8 +118,8 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         ALTER TABLE nonces SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 1000);
         """,
         // Expiry is read only by the purge, in bulk, and rows arrive in roughly expiry order: a BRIN index (a min/max
-        // per range of pages) serves that for almost no cost per insert, where the B-tree took an entry per envelope
-        // stored and acknowledged. The delivered ids get one too: the purge scanned the whole table for them.
+        // per range of pages) serves that for almost no cost per insert, where the B-tree took an entry (and its WAL,
+        // and vacuuming once acknowledged) per envelope. The delivered ids get one too: the purge scanned the table.
         """
         DROP INDEX envelopes_by_expiry;
         CREATE INDEX envelopes_by_expiry ON envelopes USING brin (expires_at);
