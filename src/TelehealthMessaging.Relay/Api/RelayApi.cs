@@ -375,11 +375,7 @@ internal sealed class RelayApi(
         catch
         {
             // Stored or not (a connection lost during the commit leaves it unknown): the sessions read their mailboxes.
-            foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
-            {
-                signal.Notify(recipient.Value);
-            }
-
+            NotifyRecipients(envelopes);
             throw;
         }
         finally
@@ -426,10 +422,16 @@ internal sealed class RelayApi(
         {
             // A store that does not report what it appended stored something: the sessions read their mailboxes.
             // (An all-duplicate resubmission stored nothing, and wakes nobody.)
-            foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
-            {
-                signal.Notify(recipient.Value);
-            }
+            NotifyRecipients(envelopes);
+        }
+    }
+
+    /// <summary>Tells the sessions of every recipient of <paramref name="envelopes"/> on this instance to read their mailboxes.</summary>
+    private void NotifyRecipients(List<RelayEnvelope> envelopes)
+    {
+        foreach (DeviceId recipient in envelopes.Select(e => e.Recipient).Distinct())
+        {
+            signal.Notify(recipient.Value);
         }
     }
 
