@@ -72,7 +72,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         Assert.True(await store.TryUseNonceAsync(sender, "used-before", ExpiresAt, CancellationToken.None));
 
         EnvelopeSubmissionOutcome[] outcomes;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
             Task<EnvelopeSubmissionOutcome>[] queued =
             [
@@ -124,7 +124,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         Assert.Equal(EnvelopeBatchStatus.Stored, (await store.SubmitEnvelopesAsync([Envelope(carol, "old-1"), Envelope(carol, "old-2")], Now.AddDays(-2), Now.AddMinutes(-1), Limit, null, CancellationToken.None)).Status);
 
         EnvelopeSubmissionOutcome[] outcomes;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
             Task<EnvelopeSubmissionOutcome>[] queued =
             [
@@ -149,7 +149,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         DeviceId bob = (await RegisterAsync(store, 1))[0];
 
         EnvelopeSubmissionOutcome first, second;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
             Task<EnvelopeSubmissionOutcome> a = SubmitAsync(store, [Envelope(bob, "x", 1)]);
             Task<EnvelopeSubmissionOutcome> b = SubmitAsync(store, [Envelope(bob, "x", 2), Envelope(bob, "y")]);
@@ -181,7 +181,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         int[] counts;
         int overlapA, overlapB;
         EnvelopeSubmissionOutcome resubmitted;
-        await using (AcknowledgementHold hold = await HoldAcknowledgementWriterAsync(store))
+        await using (WriterHold<int> hold = await HoldAcknowledgementWriterAsync(store))
         {
             Task<int>[] acks =
             [
@@ -243,7 +243,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         DeviceId bob = (await RegisterAsync(store, 1))[0];
         await SubmitAsync(store, [Envelope(bob, "b1")]);
 
-        await using WriterHold hold = await HoldWriterAsync(store);
+        await using WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store);
         Task<EnvelopeSubmissionOutcome> queued = SubmitAsync(store, [Envelope(bob, "b2")]);
 
         // The acknowledgement writer has its own connection: it deletes b1 while the submissions wait.
@@ -344,7 +344,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         DeviceId[] devices = await RegisterAsync(store, 2);
         using var cancellation = new CancellationTokenSource();
         Task<EnvelopeSubmissionOutcome> kept;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
             Task<EnvelopeSubmissionOutcome> dropped = store.SubmitEnvelopesAsync([Envelope(devices[0], "dropped")], Now, ExpiresAt, 100, Nonce(devices[1], "dropped-nonce"), cancellation.Token);
             kept = SubmitAsync(store, [Envelope(devices[0], "kept")]);
@@ -366,7 +366,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         PostgresRelayStore store = await NewStoreAsync();
         DeviceId bob = (await RegisterAsync(store, 1))[0];
         using var cancellation = new CancellationTokenSource();
-        await using WriterHold hold = await HoldWriterAsync(store, cancellation.Token);
+        await using WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store, cancellation.Token);
 
         // The held submission is running (waiting for its lock) when its caller gives up.
         await cancellation.CancelAsync();
@@ -384,8 +384,8 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         PostgresRelayStore store = await NewStoreAsync();
         DeviceId[] devices = await RegisterAsync(store, 2);
         await SubmitAsync(store, [Envelope(devices[0], "pending")]);
-        WriterHold first = await HoldWriterAsync(store);
-        await using WriterHold _ = first;
+        WriterHold<EnvelopeSubmissionOutcome> first = await HoldWriterAsync(store);
+        await using WriterHold<EnvelopeSubmissionOutcome> _ = first;
         // A second lock the next group will wait for, taken before the first hold is released.
         await using LockedMailbox second = await LockMailboxAsync(store);
 
@@ -415,7 +415,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         PostgresRelayStore store = await NewStoreAsync();
         DeviceId[] devices = await RegisterAsync(store, 2);
         Task<EnvelopeSubmissionOutcome> before, rejected, after;
-        await using (WriterHold hold = await HoldWriterAsync(store))
+        await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
             before = SubmitAsync(store, [Envelope(devices[0], "before")], Nonce(devices[1], "fine-1"));
             // PostgreSQL text cannot hold a NUL character; the server refuses the statement that carries it.
@@ -477,13 +477,16 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     }
 
     /// <summary>Locks a new device's mailbox row from a test connection until disposed.</summary>
-    private async Task<LockedMailbox> LockMailboxAsync(PostgresRelayStore store)
+    private async Task<LockedMailbox> LockMailboxAsync(PostgresRelayStore store) =>
+        await LockRowAsync((await RegisterAsync(store, 1))[0], "SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;");
+
+    /// <summary>Locks the one row <paramref name="selectForUpdate"/> (given the mailbox as $1) selects, until disposed.</summary>
+    private async Task<LockedMailbox> LockRowAsync(DeviceId mailbox, string selectForUpdate)
     {
-        DeviceId mailbox = (await RegisterAsync(store, 1))[0];
         var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
         NpgsqlTransaction transaction = await connection.BeginTransactionAsync();
-        await using (var command = new NpgsqlCommand("SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;", connection, transaction) { Parameters = { new() { Value = mailbox.Value } } })
+        await using (var command = new NpgsqlCommand(selectForUpdate, connection, transaction) { Parameters = { new() { Value = mailbox.Value } } })
         {
             Assert.Equal(1, (int)(await command.ExecuteScalarAsync())!);
         }
@@ -492,34 +495,26 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     }
 
     /// <summary>Makes the writer wait for a locked mailbox, so that whatever is queued next runs as one group.</summary>
-    private async Task<WriterHold> HoldWriterAsync(PostgresRelayStore store, CancellationToken cancellationToken = default)
+    private async Task<WriterHold<EnvelopeSubmissionOutcome>> HoldWriterAsync(PostgresRelayStore store, CancellationToken cancellationToken = default)
     {
         LockedMailbox locked = await LockMailboxAsync(store);
         Task<EnvelopeSubmissionOutcome> held = store.SubmitEnvelopesAsync([Envelope(locked.Mailbox, "held")], Now, ExpiresAt, 1000, null, cancellationToken);
         await WaitForLockWaiterAsync();
-        return new WriterHold(locked, held);
+        return new WriterHold<EnvelopeSubmissionOutcome>(locked, held);
     }
 
     /// <summary>
     /// Makes the acknowledgement writer wait for an envelope row locked by a test connection, so that whatever
     /// acknowledgements are queued next run as one group.
     /// </summary>
-    private async Task<AcknowledgementHold> HoldAcknowledgementWriterAsync(PostgresRelayStore store)
+    private async Task<WriterHold<int>> HoldAcknowledgementWriterAsync(PostgresRelayStore store)
     {
         DeviceId mailbox = (await RegisterAsync(store, 1))[0];
         await SubmitAsync(store, [Envelope(mailbox, "held")]);
-        var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync();
-        NpgsqlTransaction transaction = await connection.BeginTransactionAsync();
-        await using (var command = new NpgsqlCommand("SELECT 1 FROM envelopes WHERE recipient = $1 AND id = 'held' FOR UPDATE;", connection, transaction) { Parameters = { new() { Value = mailbox.Value } } })
-        {
-            Assert.Equal(1, (int)(await command.ExecuteScalarAsync())!);
-        }
-
-        var locked = new LockedMailbox(mailbox, connection, transaction);
+        LockedMailbox locked = await LockRowAsync(mailbox, "SELECT 1 FROM envelopes WHERE recipient = $1 AND id = 'held' FOR UPDATE;");
         Task<int> held = store.AcknowledgeEnvelopesAsync(mailbox, [new("held")], ExpiresAt, CancellationToken.None);
         await WaitForLockWaiterAsync();
-        return new AcknowledgementHold(locked, held);
+        return new WriterHold<int>(locked, held);
     }
 
     /// <summary>Waits until a backend of the test database waits for a row lock; returns its process id.</summary>
@@ -566,6 +561,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A row of a mailbox (the mailbox row, or one of its envelopes) locked by a test transaction until disposed.</summary>
     private sealed class LockedMailbox(DeviceId mailbox, NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
     {
         private bool _released;
@@ -584,22 +580,14 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         }
     }
 
-    private sealed class AcknowledgementHold(LockedMailbox locked, Task<int> held) : IAsyncDisposable
-    {
-        /// <summary>The acknowledgement the writer is held on.</summary>
-        public Task<int> Held { get; } = held;
-
-        public ValueTask ReleaseAsync() => locked.DisposeAsync();
-
-        public ValueTask DisposeAsync() => locked.DisposeAsync();
-    }
-
-    private sealed class WriterHold(LockedMailbox locked, Task<EnvelopeSubmissionOutcome> held) : IAsyncDisposable
+    /// <summary>A writer waiting for a row a test connection holds locked, until released.</summary>
+    /// <typeparam name="T">The answer of the write it is held on (a submission's outcome, an acknowledgement's count).</typeparam>
+    private sealed class WriterHold<T>(LockedMailbox locked, Task<T> held) : IAsyncDisposable
     {
         public DeviceId Mailbox => locked.Mailbox;
 
-        /// <summary>The submission the writer is held on.</summary>
-        public Task<EnvelopeSubmissionOutcome> Held { get; } = held;
+        /// <summary>The write the writer is held on.</summary>
+        public Task<T> Held { get; } = held;
 
         public ValueTask ReleaseAsync() => locked.DisposeAsync();
 
