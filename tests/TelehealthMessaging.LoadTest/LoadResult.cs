@@ -64,6 +64,9 @@ internal sealed record LoadResult
     /// <summary>Time the load generator's own threads stood still for its garbage collector in the measured window.</summary>
     public double ToolGcPauseMs { get; init; }
 
+    /// <summary>Garbage collections of the load generator in the measured window (0 when its no-GC region held).</summary>
+    public int ToolGcCount { get; init; }
+
     public required double IdleConnectionBytes { get; init; }
 
     public required string LoadAverageBefore { get; init; }

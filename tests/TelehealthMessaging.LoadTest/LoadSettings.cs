@@ -23,6 +23,7 @@ internal sealed class LoadSettings
           --nats-server PATH nats-server binary (default nats-server on PATH)
           --send ws|http     relay modes: senders submit as frames on their open WebSocket (default) or by HTTP POST
           --profile          relay modes: collect the relay's own per-submission timings (debug log) into the result
+          --generator-gc     rate mode: let the generator collect garbage in the measured window (default: a no-GC region)
           --label TEXT       free text stored with the result (e.g. the round number)
           --out FILE         also write the result as JSON to FILE
         """;
@@ -59,6 +60,12 @@ internal sealed class LoadSettings
     public string NatsServer { get; private set; } = "nats-server";
 
     public bool Profile { get; private set; }
+
+    /// <summary>
+    /// Rate mode: let the generator collect garbage during the measured window, as before session 8 (by default the
+    /// window runs in a no-GC region so that the generator's pauses are not counted as the server's latency).
+    /// </summary>
+    public bool GeneratorGc { get; private set; }
 
     /// <summary>How relay-mode senders submit: "ws" (frames on an open socket) or "http" (POST /v1/messages).</summary>
     public string Send { get; private set; } = "ws";
@@ -100,6 +107,7 @@ internal sealed class LoadSettings
                 case "--postgres": settings.PostgresConnectionString = Value(); break;
                 case "--nats-server": settings.NatsServer = Value(); break;
                 case "--profile": settings.Profile = true; break;
+                case "--generator-gc": settings.GeneratorGc = true; break;
                 case "--send":
                     settings.Send = Value();
                     if (settings.Send is not ("ws" or "http"))
