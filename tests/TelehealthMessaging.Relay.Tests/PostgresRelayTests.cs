@@ -75,7 +75,7 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
     {
         Action<RelayOptions> store = await Target.NewStoreAsync();
         // Each instance keeps its own audit chain (revocation is audited), so each needs its own key file.
-        string keys = Path.Combine(Path.GetTempPath(), "telehealth-relay-tests", Guid.NewGuid().ToString("N"));
+        string keys = target.NewFolder();
         (RelayServer one, RelayTestClient clientOne) = await StartAsync(o => o.AuditKeyPath = Path.Combine(keys, "one"), store);
         await using RelayServer _ = one;
         (RelayServer two, RelayTestClient clientTwo) = await StartAsync(o => o.AuditKeyPath = Path.Combine(keys, "two"), store);

@@ -124,6 +124,25 @@ public sealed class EmbeddedRelayTarget(Func<Task<Action<RelayOptions>>> newStor
         {
             await _relay.DisposeAsync();
         }
+
+        if (_store is not null)
+        {
+            // What this relay stored goes with it, so that repeated local runs leave no folders or databases behind.
+            var options = new RelayOptions();
+            _store(options);
+            if (options.StorageProvider == RelayStorageProvider.PostgreSql)
+            {
+                await PostgresDatabase.DropAsync(options.PostgresConnectionString!);
+            }
+
+            try
+            {
+                Directory.Delete(options.DataDirectory!, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+        }
     }
 }
 
@@ -161,5 +180,15 @@ public static class PostgresDatabase
             o.PostgresConnectionString = connectionString;
             o.DataDirectory = blobs;
         };
+    }
+
+    /// <summary>Drops the database <paramref name="connectionString"/> names (made by <see cref="CreateAsync"/>).</summary>
+    public static async Task DropAsync(string connectionString)
+    {
+        string database = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable(EnvironmentVariable));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE);", connection);
+        await command.ExecuteNonQueryAsync();
     }
 }

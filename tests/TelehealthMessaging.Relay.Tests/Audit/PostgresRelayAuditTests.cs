@@ -12,7 +12,7 @@ public sealed class PostgresRelayAuditTests(PostgresStoreTarget target) : RelayA
     public async Task Two_instances_on_one_database_keep_two_chains_that_each_verify()
     {
         Action<RelayOptions> store = await Target.NewStoreAsync();
-        string keys = Path.Combine(Path.GetTempPath(), "telehealth-relay-tests", Guid.NewGuid().ToString("N"));
+        string keys = target.NewFolder();
         (RelayServer one, RelayTestClient clientOne) = await StartAsync(store, o => o.AuditKeyPath = Path.Combine(keys, "one"));
         await using RelayServer _ = one;
         (RelayServer two, RelayTestClient clientTwo) = await StartAsync(store, o => o.AuditKeyPath = Path.Combine(keys, "two"));

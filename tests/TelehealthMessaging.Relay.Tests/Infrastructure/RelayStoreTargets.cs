@@ -41,11 +41,14 @@ public sealed class SqliteStoreTarget : IRelayStoreTarget, IDisposable
 /// A new database per store on the server named by TELEHEALTH_TEST_POSTGRES. Without it the tests skip on a
 /// developer's machine and fail in CI (CI=true), where .ci/run starts a throwaway server.
 /// </summary>
-public sealed class PostgresStoreTarget : IRelayStoreTarget, IAsyncDisposable
+public sealed class PostgresStoreTarget : IRelayStoreTarget, IAsyncLifetime
 {
     public const string EnvironmentVariable = "TELEHEALTH_TEST_POSTGRES";
 
     private readonly List<string> _databases = [];
+
+    // The blob folders of this target's stores, and any other folder its tests ask for: deleted with the databases.
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "telehealth-relay-tests", Guid.NewGuid().ToString("N"));
 
     public static string? ServerConnectionString => Environment.GetEnvironmentVariable(EnvironmentVariable);
 
@@ -76,7 +79,7 @@ public sealed class PostgresStoreTarget : IRelayStoreTarget, IAsyncDisposable
         }
 
         string connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
-        string blobs = Path.Combine(Path.GetTempPath(), "telehealth-relay-tests", database);
+        string blobs = NewFolder();
         return o =>
         {
             o.StorageProvider = RelayStorageProvider.PostgreSql;
@@ -85,8 +88,23 @@ public sealed class PostgresStoreTarget : IRelayStoreTarget, IAsyncDisposable
         };
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>A folder (not yet created) under this target's temporary root, deleted when the target is disposed.</summary>
+    public string NewFolder() => Path.Combine(_root, Guid.NewGuid().ToString("N"));
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xunit 2 disposes class fixtures through IAsyncLifetime or IDisposable only,
+    // so as an IAsyncDisposable this never ran and every local run left its databases behind.
+    public async Task DisposeAsync()
     {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
         string? server = ServerConnectionString;
         if (string.IsNullOrEmpty(server) || _databases.Count == 0)
         {
