@@ -315,7 +315,7 @@ internal sealed class SqliteWriteQueue : IDisposable
         }
 
         /// <summary>Runs one statement to its end; the number of rows it changed.</summary>
-        public int Execute(string sql, params (string Name, object? Value)[] parameters)
+        public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
         {
             Statement statement = Bound(sql, parameters);
             try
@@ -333,7 +333,7 @@ internal sealed class SqliteWriteQueue : IDisposable
         }
 
         /// <summary>The first column of the first row, as <see cref="SqliteCommand.ExecuteScalar()"/> would give it.</summary>
-        public T Scalar<T>(string sql, params (string Name, object? Value)[] parameters)
+        public T Scalar<T>(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
         {
             Statement statement = Bound(sql, parameters);
             try
@@ -347,7 +347,7 @@ internal sealed class SqliteWriteQueue : IDisposable
         }
 
         /// <summary>The first row read by <paramref name="read"/>, or null when there is none.</summary>
-        public T? Row<T>(string sql, Func<SqliteWriteRow, T> read, params (string Name, object? Value)[] parameters)
+        public T? Row<T>(string sql, Func<SqliteWriteRow, T> read, params ReadOnlySpan<(string Name, object? Value)> parameters)
             where T : struct
         {
             Statement statement = Bound(sql, parameters);
@@ -417,7 +417,7 @@ internal sealed class SqliteWriteQueue : IDisposable
             }
         }
 
-        private Statement Bound(string sql, (string Name, object? Value)[] parameters)
+        private Statement Bound(string sql, ReadOnlySpan<(string Name, object? Value)> parameters)
         {
             if (!_statements.TryGetValue(sql, out Statement? statement))
             {
@@ -459,7 +459,7 @@ internal sealed class SqliteWriteQueue : IDisposable
             }
 
             /// <summary>Binds the values by name; a statement comes with the same names every time, so they are looked up once.</summary>
-            public void Bind((string Name, object? Value)[] parameters)
+            public void Bind(ReadOnlySpan<(string Name, object? Value)> parameters)
             {
                 if (!SameNames(parameters))
                 {
@@ -518,7 +518,7 @@ internal sealed class SqliteWriteQueue : IDisposable
 
             public void Dispose() => _handle.Dispose();
 
-            private bool SameNames((string Name, object? Value)[] parameters)
+            private bool SameNames(ReadOnlySpan<(string Name, object? Value)> parameters)
             {
                 if (_names.Length != parameters.Length)
                 {
