@@ -44,8 +44,8 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
     public List<long> Latencies { get; } = [];
 
     /// <summary>
-    /// Rate mode: Stopwatch ticks from an envelope's scheduled time to when the generator began submitting it, for
-    /// envelopes scheduled in the measured window: the generator's own lateness, included in every latency above.
+    /// Rate mode: Stopwatch ticks from an envelope's scheduled time to when the pacing thread reached it, for envelopes
+    /// scheduled in the measured window: the generator's own lateness, included in every latency above.
     /// </summary>
     public List<long> SendLateness { get; } = [];
 

@@ -34,7 +34,10 @@ internal sealed record LoadResult
 
     public required double MaxMs { get; init; }
 
-    /// <summary>Rate mode: how late the generator itself began submitting envelopes (part of every latency); 0 in max mode.</summary>
+    /// <summary>
+    /// Rate mode: how late the generator's pacing thread reached each envelope's scheduled time (part of every latency;
+    /// waiting behind the pair's previous submission is not, that is the server's); 0 in max mode.
+    /// </summary>
     public double SendLatenessP50Ms { get; init; }
 
     /// <inheritdoc cref="SendLatenessP50Ms"/>

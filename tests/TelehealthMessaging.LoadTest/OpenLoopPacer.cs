@@ -79,6 +79,14 @@ internal sealed partial class OpenLoopPacer(
 
                 any = true;
                 SleepUntil(due);
+                if (due >= state.Pair.MeasureStart && due < state.Pair.MeasureEnd)
+                {
+                    // The pacer's own lateness only. An envelope that falls due while its pair still awaits an answer
+                    // waits for the server, not for the generator: that wait is in its latency, not here. (Until
+                    // session 8 it was counted here too, which made a slow server look like a late generator.)
+                    state.Pair.SendLateness.Add(Stopwatch.GetTimestamp() - due);
+                }
+
                 if (state.TryStartSubmitting())
                 {
                     // Runs here up to its first wait (the frame is written on this thread), then on the pool.
@@ -108,11 +116,6 @@ internal sealed partial class OpenLoopPacer(
                 while (batch.Count < MaxBatch && (scheduled = state.Phase + (long)(state.Next * interval)) <= now && scheduled < end)
                 {
                     batch.Add((MessageId.New(), LoadDevice.Envelope(state.Pair.Recipient.DeviceId, payloadBytes, scheduled)));
-                    if (scheduled >= state.Pair.MeasureStart && scheduled < state.Pair.MeasureEnd)
-                    {
-                        state.Pair.SendLateness.Add(now - scheduled);
-                    }
-
                     state.Next++;
                 }
 
