@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
@@ -36,10 +37,13 @@ internal sealed class JetStreamTarget(LoadSettings settings) : ILoadTarget
         // Senders share a few connections, as the relay's senders share pooled HTTP connections.
         _senderConnections = Enumerable.Range(0, 4).Select(_ => new NatsConnection(new NatsOpts { Url = _url, Name = "loadtest-sender" })).ToArray();
         _senderContexts = _senderConnections.Select(c => new NatsJSContext(c)).ToArray();
+        // A TCP probe, not a NATS connect: a NATS connection whose first connect failed (the server not listening
+        // yet) threw NatsException, which the wait does not retry, and one round of five lost its JetStream run.
         await _server.WaitReadyAsync(
             async token =>
             {
-                await _senderConnections[0].ConnectAsync().AsTask().WaitAsync(token).ConfigureAwait(false);
+                using var probe = new System.Net.Sockets.TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port, token).ConfigureAwait(false);
                 return true;
             },
             TimeSpan.FromSeconds(30),
