@@ -151,7 +151,22 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         await Task.Delay(settings.Warmup - lead, ct).ConfigureAwait(false);
         // About 5 KB per envelope was measured at 100 and 1,000 devices; 16 KiB leaves room for retries and bursts.
         long budget = Math.Min(16L << 30, (long)settings.Rate * (long)(settings.Duration + lead + lead).TotalSeconds * 16384);
-        bool started = GC.TryStartNoGCRegion(budget);
+        bool started;
+        try
+        {
+            started = GC.TryStartNoGCRegion(budget);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // More than this runtime allows for a region (a very high rate or a long window): collect as usual.
+            started = false;
+        }
+
+        if (!started)
+        {
+            log.WriteLine($"[{settings.Mode}] the generator could not enter a no-GC region; its collections count in the latency (see tool-gcs)");
+        }
+
         await Task.Delay(lead, ct).ConfigureAwait(false);
         return started;
     }
