@@ -208,6 +208,10 @@ public abstract partial class RelayScenarioTests
         { "a send with an unknown member", "{\"type\":\"send\",\"request\":\"r1\",\"envelopes\":[{VALID}],\"priority\":1}" },
         { "data that is not base64", "{\"type\":\"send\",\"request\":\"r1\",\"envelopes\":[{\"id\":\"m1\",\"recipientDeviceId\":\"{R}\",\"data\":\"!!notbase64!!\"}]}" },
         { "an ack that also carries envelopes", "{\"type\":\"ack\",\"ids\":[\"m0\"],\"envelopes\":[{VALID}]}" },
+        { "envelopes that are not an array", "{\"type\":\"send\",\"request\":\"r1\",\"envelopes\":{VALID}}" },
+        { "an envelope with an unknown member", "{\"type\":\"send\",\"request\":\"r1\",\"envelopes\":[{\"id\":\"m1\",\"recipientDeviceId\":\"{R}\",\"data\":\"AAAA\",\"priority\":1}]}" },
+        { "ack ids that are not an array", "{\"type\":\"ack\",\"ids\":\"m0\"}" },
+        { "ack ids that are not strings", "{\"type\":\"ack\",\"ids\":[1]}" },
     };
 
     [SkippableTheory]

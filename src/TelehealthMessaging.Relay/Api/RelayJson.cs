@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace TelehealthMessaging.Relay.Api;
 
@@ -84,12 +86,64 @@ internal sealed class ClientFrame
 {
     public string? Type { get; set; }
 
+    [JsonConverter(typeof(FrameIdsConverter))]
     public List<string>? Ids { get; set; }
 
     public string? Request { get; set; }
 
+    [JsonConverter(typeof(FrameEnvelopesConverter))]
     public List<SubmitEnvelope>? Envelopes { get; set; }
 }
+
+/// <summary>
+/// Reads a frame's list the way System.Text.Json's own list converter does, element by element with the element's
+/// metadata, but as a value converter: a list read by the built-in converter nests a second level in the serializer's
+/// read state, whose array (about 1 KB) was then allocated anew for every frame, 11 % of the relay's garbage at
+/// 5,000 frames a second. The frame object and each envelope are still read by the generated code, strict as before.
+/// </summary>
+internal abstract class FrameListConverter<T>(Func<JsonTypeInfo<T>> element) : JsonConverter<List<T>>
+{
+    public override List<T> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("Expected an array.");
+        }
+
+        JsonTypeInfo<T> typeInfo = element();
+        var list = new List<T>();
+        while (true)
+        {
+            if (!reader.Read())
+            {
+                throw new JsonException("The array is not closed.");
+            }
+
+            if (reader.TokenType == JsonTokenType.EndArray)
+            {
+                return list;
+            }
+
+            list.Add(JsonSerializer.Deserialize(ref reader, typeInfo)!);
+        }
+    }
+
+    public override void Write(Utf8JsonWriter writer, List<T> value, JsonSerializerOptions options)
+    {
+        JsonTypeInfo<T> typeInfo = element();
+        writer.WriteStartArray();
+        foreach (T item in value)
+        {
+            JsonSerializer.Serialize(writer, item, typeInfo);
+        }
+
+        writer.WriteEndArray();
+    }
+}
+
+internal sealed class FrameIdsConverter() : FrameListConverter<string>(() => RelayJsonContext.Default.String);
+
+internal sealed class FrameEnvelopesConverter() : FrameListConverter<SubmitEnvelope>(() => RelayJsonContext.Default.SubmitEnvelope);
 
 /// <summary>Server → client answer to a <c>send</c> frame that was stored: <c>{"type":"sent","request","results":[…]}</c>.</summary>
 internal sealed record SentFrame(string Type, string Request, IReadOnlyList<SubmitResult> Results);
