@@ -39,7 +39,7 @@ public sealed class EmbeddedRelay : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        WebApplicationBuilder builder = RelayHostBuilder.Create([]);
         builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();
         configureLogging?.Invoke(builder.Logging);

@@ -7,7 +7,7 @@ if (args is [TelehealthMessaging.Relay.Audit.RelayAuditCommand.Name, ..])
     return await TelehealthMessaging.Relay.Audit.RelayAuditCommand.RunAsync(args, Console.Out, Console.Error);
 }
 
-WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+WebApplicationBuilder builder = TelehealthMessaging.Relay.RelayHostBuilder.Create(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
 {
     builder.WebHost.UseUrls("http://127.0.0.1:5080");
