@@ -43,6 +43,9 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
     /// <summary>Stopwatch ticks from scheduled send to delivery, for envelopes scheduled in the measured window.</summary>
     public List<long> Latencies { get; } = [];
 
+    /// <summary>The scheduled send time of each entry of <see cref="Latencies"/>, in the same order.</summary>
+    public List<long> Scheduled { get; } = [];
+
     /// <summary>
     /// Rate mode: Stopwatch ticks from an envelope's scheduled time to when the pacing thread reached it, for envelopes
     /// scheduled in the measured window: the generator's own lateness, included in every latency above.
@@ -86,6 +89,7 @@ internal sealed class DevicePair(int index, long measureStart, long measureEnd)
         if (scheduled >= MeasureStart && scheduled < MeasureEnd)
         {
             Latencies.Add(now - scheduled);
+            Scheduled.Add(scheduled);
         }
     }
 }

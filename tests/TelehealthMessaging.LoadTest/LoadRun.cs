@@ -41,6 +41,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             await target.ConnectSenderAsync(pair, receiving.Token).ConfigureAwait(false)).ConfigureAwait(false);
 
         long start = Stopwatch.GetTimestamp();
+        log.WriteLine($"[{settings.Mode}] {settings.Devices} senders connected; warming up for {settings.Warmup.TotalSeconds:0.#} s, then measuring for {settings.Duration.TotalSeconds:0.#} s");
         long measureStart = start + (long)(settings.Warmup.TotalSeconds * Stopwatch.Frequency);
         long measureEnd = measureStart + (long)(settings.Duration.TotalSeconds * Stopwatch.Frequency);
         foreach (DevicePair pair in pairs)
@@ -90,6 +91,11 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         await receiving.CancelAsync().ConfigureAwait(false);
 
         long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
+        if (settings.Timeline)
+        {
+            WriteTimeline(pairs, measureStart, latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(0.99 * latencies.Length) - 1)]);
+        }
+
         long[] lateness = pairs.SelectMany(p => p.SendLateness).Order().ToArray();
         long sent = pairs.Sum(p => p.Sent);
         long delivered = pairs.Sum(p => p.DeliveredInWindow);
@@ -169,6 +175,33 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
 
         await Task.Delay(lead, ct).ConfigureAwait(false);
         return started;
+    }
+
+    /// <summary>
+    /// For each 100 ms of the window (by scheduled send time) that holds envelopes slower than the run's p99: how many
+    /// were scheduled, how many of them were slower, and the slowest. A tail from a few stalls (a collection, a
+    /// checkpoint) shows as a few lines with most of their envelopes slow; a tail spread over the window, as many lines.
+    /// </summary>
+    private void WriteTimeline(List<DevicePair> pairs, long measureStart, long p99)
+    {
+        long bucket = Stopwatch.Frequency / 10;
+        var slots = new SortedDictionary<long, (int All, int Slow, long Max)>();
+        foreach (DevicePair pair in pairs)
+        {
+            for (int i = 0; i < pair.Latencies.Count; i++)
+            {
+                long slot = (pair.Scheduled[i] - measureStart) / bucket;
+                (int all, int slow, long max) = slots.GetValueOrDefault(slot);
+                long latency = pair.Latencies[i];
+                slots[slot] = (all + 1, slow + (latency > p99 ? 1 : 0), Math.Max(max, latency));
+            }
+        }
+
+        log.WriteLine($"[{settings.Mode}] timeline: p99 {p99 / TicksPerMillisecond:0.0} ms; 100-ms slots (by scheduled time) holding envelopes slower than that:");
+        foreach ((long slot, (int all, int slow, long max)) in slots.Where(s => s.Value.Slow > 0))
+        {
+            log.WriteLine($"  +{slot / 10.0,5:0.0} s  {slow,5} of {all,5} slower  max {max / TicksPerMillisecond,7:0.0} ms");
+        }
     }
 
     private static double Percentile(long[] sorted, double quantile) =>

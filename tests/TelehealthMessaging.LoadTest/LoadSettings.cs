@@ -24,6 +24,7 @@ internal sealed class LoadSettings
           --send ws|http     relay modes: senders submit as frames on their open WebSocket (default) or by HTTP POST
           --profile          relay modes: collect the relay's own per-submission timings (debug log) into the result
           --generator-gc     rate mode: let the generator collect garbage in the measured window (default: a no-GC region)
+          --timeline         also print, per 100 ms of the window, the envelopes slower than the run's p99 (where the tail is)
           --label TEXT       free text stored with the result (e.g. the round number)
           --out FILE         also write the result as JSON to FILE
         """;
@@ -67,6 +68,9 @@ internal sealed class LoadSettings
     /// </summary>
     public bool GeneratorGc { get; private set; }
 
+    /// <summary>Print where in the window the envelopes slower than the p99 were scheduled: a few stalls or spread out.</summary>
+    public bool Timeline { get; private set; }
+
     /// <summary>How relay-mode senders submit: "ws" (frames on an open socket) or "http" (POST /v1/messages).</summary>
     public string Send { get; private set; } = "ws";
 
@@ -108,6 +112,7 @@ internal sealed class LoadSettings
                 case "--nats-server": settings.NatsServer = Value(); break;
                 case "--profile": settings.Profile = true; break;
                 case "--generator-gc": settings.GeneratorGc = true; break;
+                case "--timeline": settings.Timeline = true; break;
                 case "--send":
                     settings.Send = Value();
                     if (settings.Send is not ("ws" or "http"))
