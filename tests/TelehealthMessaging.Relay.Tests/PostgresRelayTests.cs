@@ -71,6 +71,35 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
     }
 
     [SkippableFact]
+    public async Task Vacuum_leaves_the_pages_of_acknowledged_envelopes_in_the_file_instead_of_truncating_it_under_an_exclusive_lock()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        var options = new RelayOptions();
+        store(options);
+        (RelayServer server, RelayTestClient client) = await StartAsync(o => o.RateLimitPerSecond = 10_000, store);
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        string[] ids = Enumerable.Range(0, 100).Select(i => $"m{i}").ToArray();
+        Assert.Equal(HttpStatusCode.OK, (await client.SubmitAsync(alice, ids.Select(id => (id, bob, bob.SealedEnvelope(ciphertextLength: 1024))).ToArray())).Status);
+        Assert.Equal(HttpStatusCode.OK, (await client.AcknowledgeAsync(bob, ids)).Status);
+
+        await using var connection = new NpgsqlConnection(options.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using (var vacuum = new NpgsqlCommand("VACUUM envelopes;", connection))
+        {
+            await vacuum.ExecuteNonQueryAsync();
+        }
+
+        await using var size = new NpgsqlCommand("SELECT pg_relation_size('envelopes'), (SELECT count(*) FROM envelopes);", connection);
+        await using NpgsqlDataReader reader = await size.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        // 100 rows of over 1 KB fill a dozen 8-KiB pages; every row is gone, and a truncating vacuum leaves 0 bytes.
+        Assert.Equal(0, reader.GetInt64(1));
+        Assert.True(reader.GetInt64(0) >= 8 * 8192, $"the table has {reader.GetInt64(0)} bytes left");
+    }
+
+    [SkippableFact]
     public async Task A_device_revoked_on_one_instance_loses_its_websocket_on_another()
     {
         Action<RelayOptions> store = await Target.NewStoreAsync();
