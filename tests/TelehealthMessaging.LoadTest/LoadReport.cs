@@ -17,8 +17,13 @@ internal static class LoadReport
         string rate = r.OfferedRate == 0 ? "max" : r.OfferedRate.ToString(c);
         string line = string.Create(c, $"{r.Mode,-14} devices={r.Devices} rate={rate} delivered/s={r.DeliveredPerSecond:0} p50={r.P50Ms:0.00}ms p99={r.P99Ms:0.00}ms ")
             + (r.OfferedRate == 0 ? "" : string.Create(c, $"generator-late p50={r.SendLatenessP50Ms:0.00}ms p99={r.SendLatenessP99Ms:0.00}ms "))
-            + string.Create(c, $"lost={r.Lost}{(r.Drained ? "" : " (NOT DRAINED: undelivered at the deadline)")} dup-to-app={r.DuplicatedToApp} transport-dups={r.TransportDuplicates} cpu/msg={r.ServerCpuMicrosecondsPerMessage:0.0}µs server-cores={r.ServerCpuCores:0.00} tool-cores={r.ToolCpuCores:0.00} tool-gcs={r.ToolGcCount} tool-gc-pause={r.ToolGcPauseMs:0}ms ")
+            + string.Create(c, $"lost={r.Lost}{(r.Drained ? "" : " (NOT DRAINED: undelivered at the deadline)")} dup-to-app={r.DuplicatedToApp} transport-dups={r.TransportDuplicates} cpu/msg={r.ServerCpuMicrosecondsPerMessage:0.0}µs server-cores={r.ServerCpuCores:0.00} tool-cores={r.ToolCpuCores:0.00} tool-gcs={r.ToolGcCount} tool-gc-pause={r.ToolGcPauseMs:0}ms stolen-cores={r.StolenCores:0.00} iowait-cores={r.IoWaitCores:0.00} ")
             + string.Create(c, $"idle-conn={r.IdleConnectionBytes / 1024:0.0}KiB send-errors={r.SendErrors} load={r.LoadAverageDuring}");
+        if (r.DiskSyncProbes > 0)
+        {
+            line += string.Create(c, $" disk-syncs={r.DiskSyncProbes} over-20ms={r.DiskSyncStalls} max={r.DiskSyncMaxMs:0}ms");
+        }
+
         return r.SubmitProfile is { } p
             ? line + string.Create(c, $" relay-submit: {p.Requests} requests mean={p.MeanMs:0.00}ms p50={p.P50Ms:0.00}ms p99={p.P99Ms:0.00}ms")
             : line;

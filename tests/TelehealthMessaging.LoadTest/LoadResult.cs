@@ -70,6 +70,24 @@ internal sealed record LoadResult
     /// <summary>Garbage collections of the load generator in the measured window (0 when its no-GC region held).</summary>
     public int ToolGcCount { get; init; }
 
+    /// <summary>
+    /// Cores' worth of time in the window that the hypervisor gave to other guests (steal): time nobody here ran,
+    /// which shows up as latency. A noisy neighbour, not the server.
+    /// </summary>
+    public double StolenCores { get; init; }
+
+    /// <summary>Cores' worth of time in the window that were idle waiting for the disk (iowait), machine-wide.</summary>
+    public double IoWaitCores { get; init; }
+
+    /// <summary>With --disk-probe: syncs of 4 KiB made in the window, those slower than 20 ms, and the slowest.</summary>
+    public int DiskSyncProbes { get; init; }
+
+    /// <inheritdoc cref="DiskSyncProbes"/>
+    public int DiskSyncStalls { get; init; }
+
+    /// <inheritdoc cref="DiskSyncProbes"/>
+    public double DiskSyncMaxMs { get; init; }
+
     public required double IdleConnectionBytes { get; init; }
 
     public required string LoadAverageBefore { get; init; }

@@ -60,12 +60,17 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         TimeSpan toolCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         TimeSpan toolPauseStart = GC.GetTotalPauseDuration();
         int toolGcStart = GC.CollectionCount(0);
+        MachineCpu machineStart = MachineCpu.Read();
+        DiskSyncProbe? probe = settings.DiskProbe ? new DiskSyncProbe() : null;
         string loadDuring = LoadAverage();
         await Task.Delay(TimeSpan.FromTicks(Math.Max(0, (measureEnd - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
         TimeSpan serverCpu = target.Server.CpuTime() - serverCpuStart;
         TimeSpan toolCpu = Process.GetCurrentProcess().TotalProcessorTime - toolCpuStart;
         TimeSpan toolPause = GC.GetTotalPauseDuration() - toolPauseStart;
         int toolGcs = GC.CollectionCount(0) - toolGcStart;
+        MachineCpu machine = MachineCpu.Read() - machineStart;
+        probe?.Dispose();
+        IReadOnlyList<(long At, long Ticks)> diskStalls = probe?.Stalls ?? [];
         string loadAfter = LoadAverage();
 
         // Senders stop scheduling at measureEnd by themselves; the token only ends retries still failing at the deadline.
@@ -98,7 +103,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
         if (settings.Timeline)
         {
-            WriteTimeline(pairs, measureStart, latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(0.99 * latencies.Length) - 1)]);
+            WriteTimeline(pairs, measureStart, latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(0.99 * latencies.Length) - 1)], diskStalls);
         }
 
         long[] lateness = pairs.SelectMany(p => p.SendLateness).Order().ToArray();
@@ -132,6 +137,11 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             ToolCpuCores = toolCpu.TotalSeconds / settings.Duration.TotalSeconds,
             ToolGcPauseMs = toolPause.TotalMilliseconds,
             ToolGcCount = toolGcs,
+            StolenCores = machine.Stolen.TotalSeconds / settings.Duration.TotalSeconds,
+            DiskSyncProbes = probe?.Probes ?? 0,
+            DiskSyncStalls = diskStalls.Count,
+            DiskSyncMaxMs = diskStalls.Count == 0 ? 0 : diskStalls.Max(s => s.Ticks) / TicksPerMillisecond,
+            IoWaitCores = machine.IoWait.TotalSeconds / settings.Duration.TotalSeconds,
             IdleConnectionBytes = (residentIdle - residentBefore) / (double)settings.Devices,
             LoadAverageBefore = loadBefore,
             LoadAverageDuring = loadDuring,
@@ -186,8 +196,9 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
     /// For each 100 ms of the window (by scheduled send time) that holds envelopes slower than the run's p99: how many
     /// were scheduled, how many of them were slower, and the slowest. A tail from a few stalls (a collection, a
     /// checkpoint) shows as a few lines with most of their envelopes slow; a tail spread over the window, as many lines.
+    /// With --disk-probe, the disk's slow syncs are listed among them at the time they started.
     /// </summary>
-    private void WriteTimeline(List<DevicePair> pairs, long measureStart, long p99)
+    private void WriteTimeline(List<DevicePair> pairs, long measureStart, long p99, IReadOnlyList<(long At, long Ticks)> diskStalls)
     {
         long bucket = Stopwatch.Frequency / 10;
         var slots = new SortedDictionary<long, (int All, int Slow, long Max)>();
@@ -202,10 +213,14 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             }
         }
 
+        var lines = slots.Where(s => s.Value.Slow > 0)
+            .Select(s => (At: s.Key * bucket, Text: $"  +{s.Key / 10.0,5:0.0} s  {s.Value.Slow,5} of {s.Value.All,5} slower  max {s.Value.Max / TicksPerMillisecond,7:0.0} ms"))
+            .Concat(diskStalls.Select(d => (At: d.At - measureStart, Text: $"  +{(d.At - measureStart) / (double)Stopwatch.Frequency,5:0.00} s  disk sync took {d.Ticks / TicksPerMillisecond:0} ms")))
+            .OrderBy(l => l.At);
         log.WriteLine($"[{settings.Mode}] timeline: p99 {p99 / TicksPerMillisecond:0.0} ms; 100-ms slots (by scheduled time) holding envelopes slower than that:");
-        foreach ((long slot, (int all, int slow, long max)) in slots.Where(s => s.Value.Slow > 0))
+        foreach ((_, string text) in lines)
         {
-            log.WriteLine($"  +{slot / 10.0,5:0.0} s  {slow,5} of {all,5} slower  max {max / TicksPerMillisecond,7:0.0} ms");
+            log.WriteLine(text);
         }
     }
 

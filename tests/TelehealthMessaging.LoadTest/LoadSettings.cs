@@ -25,6 +25,7 @@ internal sealed class LoadSettings
           --profile          relay modes: collect the relay's own per-submission timings (debug log) into the result
           --generator-gc     rate mode: let the generator collect garbage in the measured window (default: a no-GC region)
           --timeline         also print, per 100 ms of the window, the envelopes slower than the run's p99 (where the tail is)
+          --disk-probe       sync 4 KiB to disk every 10 ms in the window; count syncs over 20 ms (with --timeline: when)
           --label TEXT       free text stored with the result (e.g. the round number)
           --out FILE         also write the result as JSON to FILE
         """;
@@ -71,6 +72,9 @@ internal sealed class LoadSettings
     /// <summary>Print where in the window the envelopes slower than the p99 were scheduled: a few stalls or spread out.</summary>
     public bool Timeline { get; private set; }
 
+    /// <summary>Probe the disk's sync latency through the window (<see cref="DiskSyncProbe"/>).</summary>
+    public bool DiskProbe { get; private set; }
+
     /// <summary>How relay-mode senders submit: "ws" (frames on an open socket) or "http" (POST /v1/messages).</summary>
     public string Send { get; private set; } = "ws";
 
@@ -113,6 +117,7 @@ internal sealed class LoadSettings
                 case "--profile": settings.Profile = true; break;
                 case "--generator-gc": settings.GeneratorGc = true; break;
                 case "--timeline": settings.Timeline = true; break;
+                case "--disk-probe": settings.DiskProbe = true; break;
                 case "--send":
                     settings.Send = Value();
                     if (settings.Send is not ("ws" or "http"))

@@ -11,7 +11,7 @@ namespace TelehealthMessaging.LoadTest;
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
-    private static readonly long ClockTicksPerSecond = ReadClockTicks();
+    internal static readonly long ClockTicksPerSecond = ReadClockTicks();
     private readonly Process _process;
     private readonly List<string> _output = [];
 

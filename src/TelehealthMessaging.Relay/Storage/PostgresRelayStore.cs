@@ -127,9 +127,10 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         """,
         // Rows here are deleted soon after they are written (envelopes when acknowledged, the rest when they expire),
         // so vacuum finds the end of the file empty and truncates it, holding an ACCESS EXCLUSIVE lock on the table
-        // while it checks the pages and shortens the file: every submission and acknowledgement waits behind it. Seen
-        // at 5,000 envelopes/s as 100-200 ms of stalled deliveries each time a vacuum of envelopes ended. Untruncated,
-        // the emptied pages stay in the file and take the next inserts.
+        // while it checks the pages and shortens the file (PostgreSQL's documentation of vacuum_truncate): every
+        // submission and acknowledgement waits behind it. Seen in a 100-device run at 5,000 envelopes/s: a vacuum
+        // that cut 14,285 pages off envelopes ended inside the 100 ms in which 185 of 500 envelopes were slower than
+        // the run's p99 (up to 149 ms). Untruncated, the emptied pages stay in the file and take the next inserts.
         """
         ALTER TABLE envelopes SET (vacuum_truncate = false);
         ALTER TABLE delivered SET (vacuum_truncate = false);
