@@ -103,7 +103,7 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         long[] latencies = pairs.SelectMany(p => p.Latencies).Order().ToArray();
         if (settings.Timeline)
         {
-            WriteTimeline(pairs, measureStart, latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(0.99 * latencies.Length) - 1)], diskStalls);
+            WriteTimeline(pairs, measureStart, PercentileTicks(latencies, 0.99), diskStalls);
         }
 
         long[] lateness = pairs.SelectMany(p => p.SendLateness).Order().ToArray();
@@ -138,10 +138,10 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
             ToolGcPauseMs = toolPause.TotalMilliseconds,
             ToolGcCount = toolGcs,
             StolenCores = machine.Stolen.TotalSeconds / settings.Duration.TotalSeconds,
+            IoWaitCores = machine.IoWait.TotalSeconds / settings.Duration.TotalSeconds,
             DiskSyncProbes = probe?.Probes ?? 0,
             DiskSyncStalls = diskStalls.Count,
             DiskSyncMaxMs = diskStalls.Count == 0 ? 0 : diskStalls.Max(s => s.Ticks) / TicksPerMillisecond,
-            IoWaitCores = machine.IoWait.TotalSeconds / settings.Duration.TotalSeconds,
             IdleConnectionBytes = (residentIdle - residentBefore) / (double)settings.Devices,
             LoadAverageBefore = loadBefore,
             LoadAverageDuring = loadDuring,
@@ -224,8 +224,10 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         }
     }
 
-    private static double Percentile(long[] sorted, double quantile) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)] / TicksPerMillisecond;
+    private static double Percentile(long[] sorted, double quantile) => PercentileTicks(sorted, quantile) / TicksPerMillisecond;
+
+    private static long PercentileTicks(long[] sorted, double quantile) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
