@@ -100,6 +100,55 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
     }
 
     [SkippableFact]
+    public async Task Acknowledgements_on_a_new_store_find_envelopes_by_key_instead_of_scanning_the_table()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        var options = new RelayOptions();
+        store(options);
+        (RelayServer server, RelayTestClient client) = await StartAsync(o => o.RateLimitPerSecond = 10_000, store);
+        await using RelayServer _ = server;
+        TestDevice alice = await RegisteredAsync(client);
+        TestDevice bob = await RegisteredAsync(client);
+        // More acknowledgements than PostgreSQL plans one by one before it keeps a plan for the prepared statement:
+        // made while the table is new, that plan was a scan of the whole table, kept as the table grew.
+        const int Rounds = 8, PerRound = 5;
+        string[][] rounds = Enumerable.Range(0, Rounds).Select(r => Enumerable.Range(0, PerRound).Select(i => $"r{r}m{i}").ToArray()).ToArray();
+        foreach (string[] ids in rounds)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.SubmitAsync(alice, ids.Select(id => (id, bob, bob.SealedEnvelope())).ToArray())).Status);
+        }
+
+        await using var connection = new NpgsqlConnection(options.PostgresConnectionString);
+        await connection.OpenAsync();
+        // Building the indexes at start scans the table; only what the acknowledgements add counts. A backend publishes
+        // its table counters shortly after it goes idle.
+        long scansBefore = await EnvelopeCountersAsync(connection, "n_tup_ins", Rounds * PerRound);
+        foreach (string[] ids in rounds)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.AcknowledgeAsync(bob, ids)).Status);
+        }
+
+        long scansAfter = await EnvelopeCountersAsync(connection, "n_tup_del", Rounds * PerRound);
+
+        Assert.Equal(scansBefore, scansAfter);
+    }
+
+    /// <summary>Waits until the envelopes table's <paramref name="counter"/> reaches <paramref name="expected"/>; returns its sequential scans.</summary>
+    private static async Task<long> EnvelopeCountersAsync(NpgsqlConnection connection, string counter, long expected)
+    {
+        long sequentialScans = -1;
+        await WaitUntilAsync(async () =>
+        {
+            await using var stats = new NpgsqlCommand($"SELECT {counter}, seq_scan FROM pg_stat_user_tables WHERE relname = 'envelopes';", connection);
+            await using NpgsqlDataReader reader = await stats.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            sequentialScans = reader.GetInt64(1);
+            return reader.GetInt64(0) == expected;
+        });
+        return sequentialScans;
+    }
+
+    [SkippableFact]
     public async Task A_device_revoked_on_one_instance_loses_its_websocket_on_another()
     {
         Action<RelayOptions> store = await Target.NewStoreAsync();
