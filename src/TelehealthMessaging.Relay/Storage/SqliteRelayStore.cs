@@ -13,7 +13,7 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
     private const int KemKind = 1;
 
     // Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
-    private static readonly string[] Migrations =
+    internal static readonly string[] Migrations =
     [
         """
         CREATE TABLE devices (
@@ -113,6 +113,37 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
         DROP TABLE nonces;
         ALTER TABLE nonces_clustered RENAME TO nonces;
         CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+        """,
+        // Pending envelopes and delivered ids were keyed (recipient, id): every envelope stored, acknowledged and
+        // remembered rewrote a page of each of those B-trees where its recipient's keys live, a different page for
+        // every mailbox, in every commit. Keyed (id, recipient), ids made by MessageId.New (time-ordered) land at one
+        // edge, where a commit writes one page for all its envelopes: at 5,000 envelopes/s across 100 mailboxes the
+        // writer wrote 15 KB per envelope to the WAL instead of 22-26 KB. Lookups give both columns, so either order
+        // serves them; deleting a recipient's rows goes through envelopes_by_cursor.
+        """
+        CREATE TABLE envelopes_by_id (
+            recipient TEXT NOT NULL,
+            id TEXT NOT NULL,
+            cursor INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            stored_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (id, recipient));
+        INSERT INTO envelopes_by_id (recipient, id, cursor, data, stored_at, expires_at)
+            SELECT recipient, id, cursor, data, stored_at, expires_at FROM envelopes ORDER BY rowid;
+        DROP TABLE envelopes;
+        ALTER TABLE envelopes_by_id RENAME TO envelopes;
+        CREATE UNIQUE INDEX envelopes_by_cursor ON envelopes (recipient, cursor);
+        CREATE INDEX envelopes_by_expiry ON envelopes (expires_at);
+        CREATE TABLE delivered_by_id (
+            recipient TEXT NOT NULL,
+            id TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (id, recipient)) WITHOUT ROWID;
+        INSERT INTO delivered_by_id (recipient, id, expires_at) SELECT recipient, id, expires_at FROM delivered;
+        DROP TABLE delivered;
+        ALTER TABLE delivered_by_id RENAME TO delivered;
+        CREATE INDEX delivered_by_expiry ON delivered (expires_at);
         """,
     ];
 
@@ -234,6 +265,8 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             return DeviceRevocationOutcome.NotOwnDevice;
         }
 
+        // Its delivered ids (id, recipient and expiry: no content) are left to the purge: keyed by id, finding them
+        // would read the whole table under the write lock, and a revoked id can never receive again.
         await ExecuteAsync(
             connection,
             transaction,
@@ -241,7 +274,6 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
             DELETE FROM one_time_prekeys WHERE device_id = $d;
             DELETE FROM prekeys WHERE device_id = $d;
             DELETE FROM envelopes WHERE recipient = $d;
-            DELETE FROM delivered WHERE recipient = $d;
             DELETE FROM mailboxes WHERE device_id = $d;
             DELETE FROM clinic_devices WHERE device_id = $d;
             DELETE FROM devices WHERE device_id = $d;
@@ -464,6 +496,9 @@ internal sealed class SqliteRelayStore : IRelayStore, IDisposable
 
     public Task<bool> TryUseNonceAsync(DeviceId deviceId, string nonce, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
         _writes.RunAsync(write => UseNonce(write, deviceId, nonce, expiresAt), cancellationToken);
+
+    /// <summary>The store's writer (tests hold it to form a group, and read what a group wrote).</summary>
+    internal SqliteWriteQueue Writes => _writes;
 
     public void Dispose() => _writes.Dispose();
 

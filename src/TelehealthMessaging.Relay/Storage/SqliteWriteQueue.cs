@@ -314,6 +314,16 @@ internal sealed class SqliteWriteQueue : IDisposable
             }
         }
 
+        /// <summary>Pages this connection has written to the WAL since it opened: what its writes cost in I/O.</summary>
+        internal int PagesWritten
+        {
+            get
+            {
+                SqliteException.ThrowExceptionForRC(raw.sqlite3_db_status(_database, raw.SQLITE_DBSTATUS_CACHE_WRITE, out int current, out _, 0), _database);
+                return current;
+            }
+        }
+
         /// <summary>Runs one statement to its end; the number of rows it changed.</summary>
         public int Execute(string sql, params ReadOnlySpan<(string Name, object? Value)> parameters)
         {
