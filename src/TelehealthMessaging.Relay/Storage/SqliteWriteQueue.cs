@@ -303,7 +303,11 @@ internal sealed class SqliteWriteQueue : IDisposable
                 // A larger checkpoint interval copies each page rewritten many times into the database file once.
                 // A 64 MiB page cache (default 2 MiB) keeps the indexes every write touches in memory instead of
                 // re-reading them from the file on each group: about a fifth more envelopes per second measured.
-                pragma.CommandText = SqliteRelayStore.ConnectionPragmas + " PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -65536; PRAGMA synchronous = FULL;";
+                // Temporary storage in memory keeps the savepoints' sub-journal there: by default it moves to a file
+                // once a write touches more than 64 KiB of pages, and then every page any later write of the group
+                // touches was first copied into that file (two write calls a page: a quarter of the writer's CPU at
+                // full load).
+                pragma.CommandText = SqliteRelayStore.ConnectionPragmas + " PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -65536; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;";
                 pragma.ExecuteNonQuery();
                 return new SqliteWriteContext(connection);
             }

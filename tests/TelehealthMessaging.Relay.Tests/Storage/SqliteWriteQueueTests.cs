@@ -69,6 +69,52 @@ public sealed class SqliteWriteQueueTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public async Task Writes_grouped_after_one_that_changed_many_pages_write_nothing_to_any_file_before_the_commit()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "counts the writer thread's write calls in /proc/thread-self/io");
+        using var queue = new SqliteWriteQueue(_connectionString);
+        await queue.RunAsync(
+            write =>
+            {
+                write.Execute("CREATE TABLE blobs (id INTEGER NOT NULL PRIMARY KEY, data BLOB NOT NULL);");
+                for (int i = 0; i < 100; i++)
+                {
+                    write.Execute("INSERT INTO blobs (id, data) VALUES ($i, zeroblob(4000));", ("$i", i));
+                }
+
+                return 0;
+            },
+            CancellationToken.None);
+
+        using var holding = new ManualResetEventSlim();
+        using var gate = new ManualResetEventSlim();
+        Task<bool> holder = queue.RunAsync(
+            _ =>
+            {
+                holding.Set();
+                return gate.Wait(TimeSpan.FromSeconds(30));
+            },
+            CancellationToken.None);
+        // Everything queued while the writer is held runs as one group, in one transaction: no commit (whose WAL
+        // writes would count) falls between the two counts.
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)));
+        // Changes 100 existing pages inside its savepoint: 400 KB of page images to keep until it is released, beyond
+        // the 64 KiB at which SQLite moves a sub-journal kept in memory to a temporary file.
+        Task<int> large = queue.RunAsync(write => write.Execute("UPDATE blobs SET data = zeroblob(4001);"), CancellationToken.None);
+        Task<long> before = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
+        Task<int>[] small = [.. Enumerable.Range(0, 50).Select(i => queue.RunAsync(write => write.Execute("UPDATE blobs SET data = zeroblob(4002) WHERE id = $i;", ("$i", i)), CancellationToken.None))];
+        Task<long> after = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
+        gate.Set();
+
+        Assert.True(await holder);
+        Assert.Equal(100, await large);
+        Assert.All(await Task.WhenAll(small), changed => Assert.Equal(1, changed));
+        // With the sub-journal in a file, the 50 writes first copied the pages they changed there: 100 write calls
+        // (each page and its number).
+        Assert.Equal(0, await after - await before);
+    }
+
     [Fact]
     public async Task A_group_of_writes_that_need_not_be_durable_commits_without_waiting_for_the_disk()
     {
@@ -177,8 +223,18 @@ public sealed class SqliteWriteQueueTests : IDisposable
     {
         using var queue = new SqliteWriteQueue(_connectionString);
         using var gate = new ManualResetEventSlim();
+        using var holding = new ManualResetEventSlim();
         using var cancel = new CancellationTokenSource();
-        Task<int> holder = queue.RunAsync(_ => gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1, CancellationToken.None);
+        Task<int> holder = queue.RunAsync(
+            _ =>
+            {
+                holding.Set();
+                return gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1;
+            },
+            CancellationToken.None);
+        // Queued only once the writer is inside the holder: taken into the holder's group, it would run before the
+        // cancellation below (the writer checks for it when it takes a write from the queue).
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(10)));
         Task<int> cancelled = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), cancel.Token);
         await cancel.CancelAsync();
         gate.Set();
@@ -227,4 +283,8 @@ public sealed class SqliteWriteQueueTests : IDisposable
 
         return items;
     }
+
+    /// <summary>Write calls the current thread has made (Linux).</summary>
+    private static long WriteCalls() =>
+        long.Parse(File.ReadLines("/proc/thread-self/io").Single(line => line.StartsWith("syscw:", StringComparison.Ordinal))["syscw:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
 }
