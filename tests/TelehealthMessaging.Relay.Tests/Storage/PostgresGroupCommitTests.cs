@@ -38,7 +38,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task Concurrent_submissions_to_few_mailboxes_are_each_stored_once_with_gapless_cursors()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] mailboxes = await RegisterAsync(store, 4);
+        DeviceId[] mailboxes = await StoreDevices.RegisterAsync(store, 4);
 
         // 200 submissions of 3 envelopes each, to mailboxes in varying order, all queued at once.
         List<RelayEnvelope[]> batches = [.. Enumerable.Range(0, 200).Select(i => Enumerable.Range(0, 3).Select(j => Envelope(mailboxes[(i + (j * 3)) % 4], $"m{i}-{j}")).ToArray())];
@@ -63,7 +63,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task A_group_gives_each_submission_its_own_outcome_and_stores_only_the_accepted_ones()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] devices = await RegisterAsync(store, 3);
+        DeviceId[] devices = await StoreDevices.RegisterAsync(store, 3);
         (DeviceId bob, DeviceId carol, DeviceId sender) = (devices[0], devices[1], devices[2]);
         var stranger = DeviceId.New();
         const int Limit = 3;
@@ -118,7 +118,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task Expired_envelopes_do_not_count_towards_the_limit_and_earlier_submissions_of_the_group_do()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId carol = (await RegisterAsync(store, 1))[0];
+        DeviceId carol = (await StoreDevices.RegisterAsync(store, 1))[0];
         const int Limit = 2;
         // Two envelopes that have expired by the group's time but are not purged: the pending counter still counts them.
         Assert.Equal(EnvelopeBatchStatus.Stored, (await store.SubmitEnvelopesAsync([Envelope(carol, "old-1"), Envelope(carol, "old-2")], Now.AddDays(-2), Now.AddMinutes(-1), Limit, null, CancellationToken.None)).Status);
@@ -146,7 +146,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task The_same_id_submitted_by_two_callers_in_one_group_is_stored_once_and_is_a_duplicate_for_the_second()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        DeviceId bob = (await StoreDevices.RegisterAsync(store, 1))[0];
 
         EnvelopeSubmissionOutcome first, second;
         await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
@@ -173,7 +173,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task Acknowledgements_in_one_group_each_get_their_own_count_and_are_remembered()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] devices = await RegisterAsync(store, 2);
+        DeviceId[] devices = await StoreDevices.RegisterAsync(store, 2);
         (DeviceId bob, DeviceId carol) = (devices[0], devices[1]);
         await SubmitAsync(store, [.. Enumerable.Range(1, 5).Select(i => Envelope(bob, $"b{i}")), Envelope(carol, "c1"), Envelope(carol, "c2")]);
         DateTimeOffset rememberUntil = Now.AddDays(30);
@@ -220,7 +220,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task Acknowledgements_commit_without_waiting_for_the_wal_flush_and_submissions_wait_for_it()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        DeviceId bob = (await StoreDevices.RegisterAsync(store, 1))[0];
         await SubmitAsync(store, [Envelope(bob, "b1")]);
         DateTimeOffset rememberUntil = Now.AddDays(30);
         using var statements = new StatementCapture(new NpgsqlConnectionStringBuilder(_connectionString).Database!);
@@ -240,7 +240,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task Acknowledgements_are_not_held_up_by_a_submission_group_waiting_for_a_mailbox_lock()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        DeviceId bob = (await StoreDevices.RegisterAsync(store, 1))[0];
         await SubmitAsync(store, [Envelope(bob, "b1")]);
 
         await using WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store);
@@ -301,7 +301,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     {
         PostgresRelayStore one = await NewStoreAsync();
         PostgresRelayStore two = await OpenStoreAsync(_connectionString);
-        DeviceId[] mailboxes = await RegisterAsync(one, 5);
+        DeviceId[] mailboxes = await StoreDevices.RegisterAsync(one, 5);
 
         // One instance addresses the mailboxes in two opposite orders; ids with an even number are submitted on both.
         List<RelayEnvelope[]> Batches(bool reversed, string own) =>
@@ -341,7 +341,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task A_caller_cancelled_while_queued_is_answered_at_once_and_nothing_of_it_is_kept()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] devices = await RegisterAsync(store, 2);
+        DeviceId[] devices = await StoreDevices.RegisterAsync(store, 2);
         using var cancellation = new CancellationTokenSource();
         Task<EnvelopeSubmissionOutcome> kept;
         await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
@@ -364,7 +364,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task A_caller_cancelled_after_its_group_started_completes_with_the_group()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId bob = (await RegisterAsync(store, 1))[0];
+        DeviceId bob = (await StoreDevices.RegisterAsync(store, 1))[0];
         using var cancellation = new CancellationTokenSource();
         await using WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store, cancellation.Token);
 
@@ -382,7 +382,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task A_failed_group_fails_each_of_its_callers_and_the_next_group_succeeds()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] devices = await RegisterAsync(store, 2);
+        DeviceId[] devices = await StoreDevices.RegisterAsync(store, 2);
         await SubmitAsync(store, [Envelope(devices[0], "pending")]);
         WriterHold<EnvelopeSubmissionOutcome> first = await HoldWriterAsync(store);
         await using WriterHold<EnvelopeSubmissionOutcome> _ = first;
@@ -413,7 +413,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     public async Task A_submission_the_database_rejects_fails_alone_and_the_rest_of_its_group_is_stored()
     {
         PostgresRelayStore store = await NewStoreAsync();
-        DeviceId[] devices = await RegisterAsync(store, 2);
+        DeviceId[] devices = await StoreDevices.RegisterAsync(store, 2);
         Task<EnvelopeSubmissionOutcome> before, rejected, after;
         await using (WriterHold<EnvelopeSubmissionOutcome> hold = await HoldWriterAsync(store))
         {
@@ -447,19 +447,6 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     private static List<(string, long)> Appended(EnvelopeSubmissionOutcome outcome) =>
         [.. outcome.Appended.SelectMany(a => a.Envelopes).Select(e => (e.Id.Value, e.Cursor))];
 
-    private static async Task<DeviceId[]> RegisterAsync(PostgresRelayStore store, int count)
-    {
-        var devices = new DeviceId[count];
-        for (int i = 0; i < count; i++)
-        {
-            devices[i] = DeviceId.New();
-            var device = new RelayDevice(UserId.New(), devices[i], RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(64));
-            Assert.Equal(DeviceRegistrationOutcome.Created, await store.RegisterDeviceAsync(device, CancellationToken.None));
-        }
-
-        return devices;
-    }
-
     private async Task<PostgresRelayStore> NewStoreAsync()
     {
         var options = new RelayOptions();
@@ -478,7 +465,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
 
     /// <summary>Locks a new device's mailbox row from a test connection until disposed.</summary>
     private async Task<LockedMailbox> LockMailboxAsync(PostgresRelayStore store) =>
-        await LockRowAsync((await RegisterAsync(store, 1))[0], "SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;");
+        await LockRowAsync((await StoreDevices.RegisterAsync(store, 1))[0], "SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;");
 
     /// <summary>Locks the one row <paramref name="selectForUpdate"/> (given the mailbox as $1) selects, until disposed.</summary>
     private async Task<LockedMailbox> LockRowAsync(DeviceId mailbox, string selectForUpdate)
@@ -509,7 +496,7 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
     /// </summary>
     private async Task<WriterHold<int>> HoldAcknowledgementWriterAsync(PostgresRelayStore store)
     {
-        DeviceId mailbox = (await RegisterAsync(store, 1))[0];
+        DeviceId mailbox = (await StoreDevices.RegisterAsync(store, 1))[0];
         await SubmitAsync(store, [Envelope(mailbox, "held")]);
         LockedMailbox locked = await LockRowAsync(mailbox, "SELECT 1 FROM envelopes WHERE recipient = $1 AND id = 'held' FOR UPDATE;");
         Task<int> held = store.AcknowledgeEnvelopesAsync(mailbox, [new("held")], ExpiresAt, CancellationToken.None);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using TelehealthMessaging.Relay.Storage;
+using TelehealthMessaging.Relay.Tests.Infrastructure;
 
 namespace TelehealthMessaging.Relay.Tests.Storage;
 
@@ -78,7 +79,7 @@ public sealed class SqliteRelayStoreTests : IDisposable
     {
         using var store = new SqliteRelayStore(Path.Combine(_folder, "relay.db"));
         await store.MigrateAsync(CancellationToken.None);
-        DeviceId[] mailboxes = await RegisterAsync(store, 40);
+        DeviceId[] mailboxes = await StoreDevices.RegisterAsync(store, 40);
         // Delivered ids are kept for the time to live: after a while every mailbox has pages of them.
         await store.Writes.RunAsync(
             write =>
@@ -127,19 +128,6 @@ public sealed class SqliteRelayStoreTests : IDisposable
         store.SubmitEnvelopesAsync(envelopes, Now, ExpiresAt, 1000, null, CancellationToken.None);
 
     private static RelayEnvelope Envelope(DeviceId recipient, string id) => new(new MessageId(id), recipient, RandomNumberGenerator.GetBytes(1024));
-
-    private static async Task<DeviceId[]> RegisterAsync(SqliteRelayStore store, int count)
-    {
-        var devices = new DeviceId[count];
-        for (int i = 0; i < count; i++)
-        {
-            devices[i] = DeviceId.New();
-            var device = new RelayDevice(UserId.New(), devices[i], RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(64));
-            Assert.Equal(DeviceRegistrationOutcome.Created, await store.RegisterDeviceAsync(device, CancellationToken.None));
-        }
-
-        return devices;
-    }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
