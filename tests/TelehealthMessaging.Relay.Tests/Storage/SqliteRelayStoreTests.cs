@@ -100,21 +100,12 @@ public sealed class SqliteRelayStoreTests : IDisposable
 
         int before = await store.Writes.RunAsync(write => write.PagesWritten, CancellationToken.None);
         Task<int>[] acknowledged;
-        using (var holding = new ManualResetEventSlim())
-        using (var gate = new ManualResetEventSlim())
+        // Holds the writer so that the forty acknowledgements queued meanwhile commit as one group, as under load.
+        using (SqliteWriterHold hold = SqliteWriterHold.Start(store.Writes))
         {
-            // Holds the writer so that the forty acknowledgements queued meanwhile commit as one group, as under load.
-            Task<bool> holder = store.Writes.RunAsync(
-                _ =>
-                {
-                    holding.Set();
-                    return gate.Wait(TimeSpan.FromSeconds(30));
-                },
-                CancellationToken.None);
-            Assert.True(holding.Wait(TimeSpan.FromSeconds(30)));
             acknowledged = [.. batch.Select(envelope => store.AcknowledgeEnvelopesAsync(envelope.Recipient, [envelope.Id], ExpiresAt, CancellationToken.None))];
-            gate.Set();
-            Assert.True(await holder);
+            hold.Release();
+            Assert.True(await hold.Held);
         }
 
         Assert.All(await Task.WhenAll(acknowledged), deleted => Assert.Equal(1, deleted));

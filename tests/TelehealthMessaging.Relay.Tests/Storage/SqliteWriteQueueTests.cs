@@ -87,27 +87,18 @@ public sealed class SqliteWriteQueueTests : IDisposable
             },
             CancellationToken.None);
 
-        using var holding = new ManualResetEventSlim();
-        using var gate = new ManualResetEventSlim();
-        Task<bool> holder = queue.RunAsync(
-            _ =>
-            {
-                holding.Set();
-                return gate.Wait(TimeSpan.FromSeconds(30));
-            },
-            CancellationToken.None);
         // Everything queued while the writer is held runs as one group, in one transaction: no commit (whose WAL
         // writes would count) falls between the two counts.
-        Assert.True(holding.Wait(TimeSpan.FromSeconds(30)));
+        using var hold = SqliteWriterHold.Start(queue);
         // Changes 100 existing pages inside its savepoint: 400 KB of page images to keep until it is released, beyond
         // the 64 KiB at which SQLite moves a sub-journal kept in memory to a temporary file.
         Task<int> large = queue.RunAsync(write => write.Execute("UPDATE blobs SET data = zeroblob(4001);"), CancellationToken.None);
         Task<long> before = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
         Task<int>[] small = [.. Enumerable.Range(0, 50).Select(i => queue.RunAsync(write => write.Execute("UPDATE blobs SET data = zeroblob(4002) WHERE id = $i;", ("$i", i)), CancellationToken.None))];
         Task<long> after = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
-        gate.Set();
+        hold.Release();
 
-        Assert.True(await holder);
+        Assert.True(await hold.Held);
         Assert.Equal(100, await large);
         Assert.All(await Task.WhenAll(small), changed => Assert.Equal(1, changed));
         // With the sub-journal in a file, the 50 writes first copied the pages they changed there: 100 write calls
@@ -222,24 +213,15 @@ public sealed class SqliteWriteQueueTests : IDisposable
     public async Task A_write_cancelled_before_it_runs_is_not_run()
     {
         using var queue = new SqliteWriteQueue(_connectionString);
-        using var gate = new ManualResetEventSlim();
-        using var holding = new ManualResetEventSlim();
         using var cancel = new CancellationTokenSource();
-        Task<int> holder = queue.RunAsync(
-            _ =>
-            {
-                holding.Set();
-                return gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1;
-            },
-            CancellationToken.None);
-        // Queued only once the writer is inside the holder: taken into the holder's group, it would run before the
-        // cancellation below (the writer checks for it when it takes a write from the queue).
-        Assert.True(holding.Wait(TimeSpan.FromSeconds(10)));
+        // The writer checks for a cancellation when it takes a write from the queue, so the write must be queued behind
+        // the hold: taken into the holder's group, it would run before the cancellation below.
+        using var hold = SqliteWriterHold.Start(queue);
         Task<int> cancelled = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), cancel.Token);
         await cancel.CancelAsync();
-        gate.Set();
+        hold.Release();
 
-        await holder;
+        Assert.True(await hold.Held);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.Empty(ReadItems());
     }
