@@ -139,22 +139,91 @@ public sealed class PostgresRelayTests(PostgresStoreTarget target) : RelayScenar
         Assert.Equal(scansBefore, scansAfter);
     }
 
+    [SkippableFact]
+    public async Task Acknowledgements_find_envelopes_by_key_after_vacuum_recorded_the_table_as_empty()
+    {
+        Action<RelayOptions> store = await Target.NewStoreAsync();
+        var options = new RelayOptions();
+        store(options);
+        const int Stored = 200, Rounds = 8, PerRound = 5;
+        TestDevice alice, bob;
+        (RelayServer first, RelayTestClient client) = await StartAsync(o => o.RateLimitPerSecond = 10_000, store);
+        await using (first)
+        {
+            alice = await RegisteredAsync(client);
+            bob = await RegisteredAsync(client);
+            string[] early = Enumerable.Range(0, 100).Select(i => $"early{i}").ToArray();
+            Assert.Equal(HttpStatusCode.OK, (await client.SubmitAsync(alice, early.Select(id => (id, bob, bob.SealedEnvelope(ciphertextLength: 1024))).ToArray())).Status);
+            Assert.Equal(HttpStatusCode.OK, (await client.AcknowledgeAsync(bob, early)).Status);
+        }
+
+        // What autovacuum does to a queue that has just been emptied: the pages stay (vacuum_truncate off) and the
+        // statistics say they hold no rows, until the next analyze. Autovacuum is kept away so that it stays so here.
+        await using (var connection = new NpgsqlConnection(options.PostgresConnectionString))
+        {
+            await connection.OpenAsync();
+            foreach (string command in new[] { "ALTER TABLE envelopes SET (autovacuum_enabled = false);", "VACUUM envelopes;" })
+            {
+                await using var vacuum = new NpgsqlCommand(command, connection);
+                await vacuum.ExecuteNonQueryAsync();
+            }
+
+            await using var statistics = new NpgsqlCommand("SELECT reltuples, relpages FROM pg_class WHERE oid = 'envelopes'::regclass;", connection);
+            await using NpgsqlDataReader reader = await statistics.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetFloat(0) == 0 && reader.GetInt32(1) > 0, $"vacuum recorded {reader.GetFloat(0)} rows in {reader.GetInt32(1)} pages");
+        }
+
+        long indexEntriesBefore = (await EnvelopeCountersAsync(options.PostgresConnectionString!, "n_tup_del", 100)).IndexEntriesRead;
+
+        string[][] rounds = Enumerable.Range(0, Rounds).Select(r => Enumerable.Range(0, PerRound).Select(i => $"r{r}m{i}").ToArray()).ToArray();
+        (RelayServer second, RelayTestClient again) = await StartAsync(o => o.RateLimitPerSecond = 10_000, store);
+        await using (second)
+        {
+            string[] stored = [.. rounds.SelectMany(ids => ids), .. Enumerable.Range(0, Stored - (Rounds * PerRound)).Select(i => $"kept{i}")];
+            foreach (string[] batch in stored.Chunk(100))
+            {
+                Assert.Equal(HttpStatusCode.OK, (await again.SubmitAsync(alice, batch.Select(id => (id, bob, bob.SealedEnvelope())).ToArray())).Status);
+            }
+
+            foreach (string[] ids in rounds)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await again.AcknowledgeAsync(bob, ids)).Status);
+            }
+        }
+
+        long indexEntriesAfter = (await EnvelopeCountersAsync(options.PostgresConnectionString!, "n_tup_del", 100 + (Rounds * PerRound))).IndexEntriesRead;
+
+        // By key: one index entry per acknowledged id (40). Walking the primary key for each acknowledgement read all
+        // 200 entries each time; walking the recipient's part of the cursor index, every entry before the id.
+        Assert.True(indexEntriesAfter - indexEntriesBefore <= Rounds * PerRound, $"the acknowledgements read {indexEntriesAfter - indexEntriesBefore} index entries");
+    }
+
     /// <summary>Waits until the envelopes table's <paramref name="counter"/> reaches <paramref name="expected"/>; returns its sequential scans.</summary>
-    private static async Task<long> EnvelopeScansAsync(string database, string counter, long expected)
+    private static async Task<long> EnvelopeScansAsync(string database, string counter, long expected) =>
+        (await EnvelopeCountersAsync(database, counter, expected)).SequentialScans;
+
+    /// <summary>
+    /// Waits until the envelopes table's <paramref name="counter"/> reaches <paramref name="expected"/>; returns its
+    /// sequential scans and the entries read from its indexes.
+    /// </summary>
+    private static async Task<(long SequentialScans, long IndexEntriesRead)> EnvelopeCountersAsync(string database, string counter, long expected)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
-        long sequentialScans = -1;
+        (long, long) counters = (-1, -1);
         // The relay's sessions have ended; their counters arrive as each ends.
         await WaitUntilAsync(async () =>
         {
-            await using var stats = new NpgsqlCommand($"SELECT {counter}, seq_scan FROM pg_stat_user_tables WHERE relname = 'envelopes';", connection);
+            await using var stats = new NpgsqlCommand(
+                $"SELECT t.{counter}, t.seq_scan, (SELECT sum(idx_tup_read)::bigint FROM pg_stat_user_indexes i WHERE i.relid = t.relid) FROM pg_stat_user_tables t WHERE t.relname = 'envelopes';",
+                connection);
             await using NpgsqlDataReader reader = await stats.ExecuteReaderAsync();
             Assert.True(await reader.ReadAsync());
-            sequentialScans = reader.GetInt64(1);
+            counters = (reader.GetInt64(1), reader.GetInt64(2));
             return reader.GetInt64(0) == expected;
         });
-        return sequentialScans;
+        return counters;
     }
 
     [SkippableFact]

@@ -136,6 +136,15 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
         ALTER TABLE delivered SET (vacuum_truncate = false);
         ALTER TABLE nonces SET (vacuum_truncate = false);
         """,
+        // The cursor index serves only queries that bound the cursor (every column is NOT NULL, so the predicate is
+        // always true): a lookup by (recipient, id) then has the primary key alone to choose from. When vacuum has just
+        // found the table empty its statistics say it holds no rows, every index looks equally cheap, and the planner
+        // took this one, walking the recipient's whole mailbox to find each id (see PostgresWriteGroup).
+        """
+        CREATE UNIQUE INDEX envelopes_by_bounded_cursor ON envelopes (recipient, cursor) WHERE cursor IS NOT NULL;
+        DROP INDEX envelopes_by_cursor;
+        ALTER INDEX envelopes_by_bounded_cursor RENAME TO envelopes_by_cursor;
+        """,
     ];
 
     private const string DeviceColumns = "device_id, user_id, identity_key, agreement_key, agreement_key_signature, envelope_key";

@@ -18,19 +18,27 @@ namespace TelehealthMessaging.Relay.Storage;
 /// </remarks>
 internal static class PostgresWriteGroup
 {
+    // Each id is looked up by key and its row locked, in the list's order, before the rows are deleted by address. The
+    // lookup sits in a LATERAL subquery (LIMIT keeps PostgreSQL from flattening it into a join), so no plan can turn it
+    // around: as a DELETE … USING join, once vacuum had found the table empty (statistics: no rows) the planner walked
+    // the whole primary key and matched every row against the list, for every group, while the table grew again (seen:
+    // acknowledgements taking 1–10 s each and throughput falling to a quarter until the next analyze).
     private const string AcknowledgeSql =
         """
-        WITH gone AS (
-            DELETE FROM envelopes e USING unnest($1::text[], $2::text[], $3::integer[], $4::bigint[]) AS t(recipient, id, caller, remember_until)
-            WHERE e.recipient = t.recipient AND e.id = t.id
-            RETURNING e.recipient, e.id, t.caller, t.remember_until),
+        WITH found AS MATERIALIZED (
+            SELECT t.recipient, t.id, t.caller, t.remember_until, e.row_id
+            FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[]) AS t(recipient, id, caller, remember_until)
+            CROSS JOIN LATERAL (
+                SELECT ctid AS row_id FROM envelopes WHERE recipient = t.recipient AND id = t.id LIMIT 1 FOR UPDATE) AS e),
+        gone AS (
+            DELETE FROM envelopes WHERE ctid = ANY (ARRAY(SELECT row_id FROM found))),
         remembered AS (
-            INSERT INTO delivered (recipient, id, expires_at) SELECT recipient, id, remember_until FROM gone
+            INSERT INTO delivered (recipient, id, expires_at) SELECT recipient, id, remember_until FROM found
             ON CONFLICT (recipient, id) DO UPDATE SET expires_at = excluded.expires_at),
         counted AS (
-            INSERT INTO mailbox_removals (device_id, removed) SELECT recipient, count(*) FROM gone GROUP BY recipient ORDER BY recipient
+            INSERT INTO mailbox_removals (device_id, removed) SELECT recipient, count(*) FROM found GROUP BY recipient ORDER BY recipient
             ON CONFLICT (device_id) DO UPDATE SET removed = mailbox_removals.removed + excluded.removed)
-        SELECT caller, count(*) FROM gone GROUP BY caller;
+        SELECT caller, count(*) FROM found GROUP BY caller;
         """;
 
     private const string UseNoncesSql =
@@ -101,22 +109,32 @@ internal static class PostgresWriteGroup
     {
         var state = new GroupState(submissions);
         await using var batch = new NpgsqlBatch(connection, transaction);
+        // Key lookups whatever the statistics say: every statement of a group finds its rows by key, and a plan made
+        // while a table was new or looked empty scans it instead. PostgreSQL keeps such a plan for a prepared
+        // statement while the table grows: seen as acknowledgements taking 12 s each once envelopes held 25,000 pages,
+        // and every delivery behind them. Applies to this transaction only.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL enable_seqscan TO off;"));
 
         // Acknowledgements first: they lock envelope rows, which a revocation also deletes before it deletes the
-        // mailbox row; taking envelope rows only before any mailbox row keeps that order the same everywhere.
+        // mailbox row; taking envelope rows only before any mailbox row keeps that order the same everywhere. Each
+        // envelope is listed once, counted for the first caller that acknowledged it: listed twice, its row would be
+        // found twice and inserted into delivered twice by one statement, which ON CONFLICT DO UPDATE refuses.
         var acked = new List<(string Recipient, string Id, int Caller, long RememberUntil)>();
+        var listed = new HashSet<(string, string)>();
         for (int caller = 0; caller < acknowledgements.Count; caller++)
         {
             PendingAcknowledgement acknowledgement = acknowledgements[caller];
             acknowledgement.Deleted = 0;
-            foreach (string id in acknowledgement.Ids.Select(id => id.Value).Distinct(StringComparer.Ordinal))
+            foreach (MessageId id in acknowledgement.Ids)
             {
-                acked.Add((acknowledgement.Recipient.Value, id, caller, acknowledgement.RememberUntil));
+                if (listed.Add((acknowledgement.Recipient.Value, id.Value)))
+                {
+                    acked.Add((acknowledgement.Recipient.Value, id.Value, caller, acknowledgement.RememberUntil));
+                }
             }
         }
 
-        // Sorted so that every writer deletes (locks) rows in one order: the plan is a nested loop that walks the
-        // list into the primary key.
+        // Sorted so that every writer locks rows in one order: the statement locks them in the list's order.
         acked.Sort((a, b) =>
         {
             int byRecipient = string.CompareOrdinal(a.Recipient, b.Recipient);
@@ -124,13 +142,6 @@ internal static class PostgresWriteGroup
         });
         if (acked.Count > 0)
         {
-            // Key lookups whatever the statistics say. A plan made while envelopes was new or nearly empty hashes a scan
-            // of the whole table, and PostgreSQL keeps that plan for the prepared statement while the table grows:
-            // seen as acknowledgements taking 12 s each once it held 25,000 pages, and every delivery behind them.
-            // Statements after these in the transaction use keys too (known ids, mailbox locks), so they lose nothing.
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL enable_seqscan TO off;"));
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL enable_hashjoin TO off;"));
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL enable_mergejoin TO off;"));
             batch.BatchCommands.Add(PostgresRelayStore.BatchCommand(
                 AcknowledgeSql,
                 acked.Select(a => a.Recipient).ToArray(),
@@ -164,7 +175,7 @@ internal static class PostgresWriteGroup
                 submissions.SelectMany(s => s.Envelopes).Select(e => e.Id.Value).ToArray()));
         }
 
-        if (batch.BatchCommands.Count == 0)
+        if (acked.Count == 0 && submissions.Count == 0)
         {
             return state;
         }
