@@ -34,6 +34,7 @@ internal sealed class DiskSyncProbe : IDisposable
         }
     }
 
+    /// <summary>Stops the probe and deletes its file; safe to call again.</summary>
     public void Dispose()
     {
         _stop = true;

@@ -61,7 +61,8 @@ internal sealed class LoadRun(LoadSettings settings, ILoadTarget target, TextWri
         TimeSpan toolPauseStart = GC.GetTotalPauseDuration();
         int toolGcStart = GC.CollectionCount(0);
         MachineCpu machineStart = MachineCpu.Read();
-        DiskSyncProbe? probe = settings.DiskProbe ? new DiskSyncProbe() : null;
+        // Stopped at the window's end below; the using also stops it (and deletes its file) if the run is cancelled.
+        using DiskSyncProbe? probe = settings.DiskProbe ? new DiskSyncProbe() : null;
         string loadDuring = LoadAverage();
         await Task.Delay(TimeSpan.FromTicks(Math.Max(0, (measureEnd - Stopwatch.GetTimestamp()) * TimeSpan.TicksPerSecond / Stopwatch.Frequency)), ct).ConfigureAwait(false);
         TimeSpan serverCpu = target.Server.CpuTime() - serverCpuStart;
