@@ -109,7 +109,7 @@ internal static class PostgresWriteGroup
     {
         var state = new GroupState(submissions);
         await using var batch = new NpgsqlBatch(connection, transaction);
-        // Key lookups whatever the statistics say: every statement of a group finds its rows by key, and a plan made
+        // Key lookups whatever the statistics say: the group's statements find their rows by key, and a plan made
         // while a table was new or looked empty scans it instead. PostgreSQL keeps such a plan for a prepared
         // statement while the table grows: seen as acknowledgements taking 12 s each once envelopes held 25,000 pages,
         // and every delivery behind them. Applies to this transaction only.
