@@ -46,6 +46,44 @@ public sealed class SqliteWriteQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_runs_once_unless_another_write_of_its_group_fails_and_then_again_from_the_same_state()
+    {
+        using var queue = new SqliteWriteQueue(_connectionString);
+        int counterRuns = 0;
+        // Inserts the next id after the largest stored and answers it: a second run from the same state answers the same.
+        Func<SqliteWriteQueue.SqliteWriteContext, long> insertNext = write =>
+        {
+            Interlocked.Increment(ref counterRuns);
+            long next = write.Scalar<long>("SELECT coalesce(max(id), 0) + 1 FROM items;");
+            write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", next));
+            return next;
+        };
+
+        using (var hold = SqliteWriterHold.Start(queue))
+        {
+            Task<long> alone = queue.RunAsync(insertNext, CancellationToken.None);
+            hold.Release();
+            Assert.True(await hold.Held);
+            Assert.Equal(1, await alone);
+        }
+
+        Assert.Equal(1, counterRuns);
+
+        using (var hold = SqliteWriterHold.Start(queue))
+        {
+            Task<long> beside = queue.RunAsync(insertNext, CancellationToken.None);
+            Task<int> failing = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), CancellationToken.None);
+            hold.Release();
+            Assert.True(await hold.Held);
+            Assert.Equal(2, await beside);
+            await Assert.ThrowsAsync<SqliteException>(() => failing);
+        }
+
+        Assert.Equal(3, counterRuns);
+        Assert.Equal([1L, 2L], ReadItems());
+    }
+
+    [Fact]
     public async Task Committed_pages_reach_the_database_file_without_waiting_for_the_writers_autocheckpoint()
     {
         string database = Path.Combine(_folder, "queue.db");
