@@ -288,9 +288,14 @@ internal sealed class PostgresRelayStore : IRelayStore, IAsyncDisposable
             return DeviceRevocationOutcome.NotOwnDevice;
         }
 
-        // One statement each: Npgsql does not take positional parameters in a multi-statement command.
+        // One statement each: Npgsql does not take positional parameters in a multi-statement command. The device's
+        // envelopes (by id) and then its mailbox row are locked first, in the order the write groups lock them
+        // (PostgresWriteGroup), so a group holding either commits before the deletes, which then see what it stored;
+        // deleted first, an envelope a group committed meanwhile stayed behind for a device that no longer exists.
         foreach (string sql in (string[])
         [
+            "SELECT 1 FROM envelopes WHERE recipient = $1 ORDER BY id COLLATE \"C\" FOR UPDATE;",
+            "SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;",
             "DELETE FROM one_time_prekeys WHERE device_id = $1;",
             "DELETE FROM prekeys WHERE device_id = $1;",
             "DELETE FROM envelopes WHERE recipient = $1;",

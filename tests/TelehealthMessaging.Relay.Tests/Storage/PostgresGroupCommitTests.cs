@@ -255,6 +255,30 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         Assert.Equal(["b2"], (await store.FetchEnvelopesAsync(bob, 0, 100, Now, CancellationToken.None)).Select(e => e.Id.Value));
     }
 
+    [SkippableFact]
+    public async Task A_revocation_waits_for_a_submission_holding_the_mailbox_and_deletes_what_it_stored()
+    {
+        PostgresRelayStore store = await NewStoreAsync();
+        var owner = UserId.New();
+        var bob = DeviceId.New();
+        Assert.Equal(DeviceRegistrationOutcome.Created, await store.RegisterDeviceAsync(new RelayDevice(owner, bob, RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(64)), CancellationToken.None));
+        await SubmitAsync(store, [Envelope(bob, "b1")]);
+
+        // What a submission group does for bob before its commit: lock the mailbox row, store an envelope, move the cursor.
+        await using LockedMailbox submission = await LockRowAsync(bob, "SELECT 1 FROM mailboxes WHERE device_id = $1 FOR UPDATE;");
+        await submission.ExecuteAsync("INSERT INTO envelopes (recipient, id, cursor, data, stored_at, expires_at) VALUES ($1, 'b2', 2, '\\x01', 0, 4102444800000);");
+        await submission.ExecuteAsync("UPDATE mailboxes SET last_cursor = 2 WHERE device_id = $1;");
+
+        Task<DeviceRevocationOutcome> revocation = store.RevokeDeviceAsync(bob, owner, Now, CancellationToken.None);
+        await WaitForLockWaiterAsync();
+        await submission.DisposeAsync();
+
+        Assert.Equal(DeviceRevocationOutcome.Revoked, await revocation.WaitAsync(Timeout));
+        // Deleted before the submission committed, b2 would have stayed behind for a device that no longer exists.
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM envelopes;"));
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM mailboxes;"));
+    }
+
     /// <summary>The SQL Npgsql sends to one database, from its tracing (the store's own data source, unchanged).</summary>
     private sealed class StatementCapture : IDisposable
     {
@@ -554,6 +578,13 @@ public sealed class PostgresGroupCommitTests(PostgresStoreTarget target) : IClas
         private bool _released;
 
         public DeviceId Mailbox { get; } = mailbox;
+
+        /// <summary>Runs <paramref name="sql"/> (given the mailbox as $1) in the locking transaction.</summary>
+        public async Task ExecuteAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction) { Parameters = { new() { Value = Mailbox.Value } } };
+            await command.ExecuteNonQueryAsync();
+        }
 
         public async ValueTask DisposeAsync()
         {
