@@ -23,9 +23,8 @@ public sealed class SqliteWriteQueueTests : IDisposable
     public async Task A_failing_write_is_undone_alone_and_the_rest_of_its_group_commits()
     {
         using var queue = new SqliteWriteQueue(_connectionString);
-        using var gate = new ManualResetEventSlim();
         // Holds the writer so that the next three writes are taken as one group.
-        Task<int> holder = queue.RunAsync(_ => gate.Wait(TimeSpan.FromSeconds(10)) ? 0 : -1, CancellationToken.None);
+        using var hold = SqliteWriterHold.Start(queue);
         Task<int> first = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 1)), CancellationToken.None);
         Task<int> failing = queue.RunAsync(
             write =>
@@ -36,9 +35,9 @@ public sealed class SqliteWriteQueueTests : IDisposable
             },
             CancellationToken.None);
         Task<int> third = queue.RunAsync(write => write.Execute("INSERT INTO items (id) VALUES ($i);", ("$i", 3)), CancellationToken.None);
-        gate.Set();
+        hold.Release();
 
-        Assert.Equal(0, await holder);
+        Assert.True(await hold.Held);
         Assert.Equal(1, await first);
         await Assert.ThrowsAsync<SqliteException>(() => failing);
         Assert.Equal(1, await third);
@@ -134,9 +133,13 @@ public sealed class SqliteWriteQueueTests : IDisposable
         Task<long> before = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
         Task<int>[] small = [.. Enumerable.Range(0, 50).Select(i => queue.RunAsync(write => write.Execute("UPDATE blobs SET data = zeroblob(4002) WHERE id = $i;", ("$i", i)), CancellationToken.None))];
         Task<long> after = queue.RunAsync(_ => WriteCalls(), CancellationToken.None);
+        // Fails, so that the group runs again with a savepoint around each write: a group without a failure takes none,
+        // and the counts above would be made without any sub-journal.
+        Task<int> failing = queue.RunAsync(write => write.Execute("INSERT INTO blobs (id, data) VALUES (0, zeroblob(1));"), CancellationToken.None);
         hold.Release();
 
         Assert.True(await hold.Held);
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
         Assert.Equal(100, await large);
         Assert.All(await Task.WhenAll(small), changed => Assert.Equal(1, changed));
         // With the sub-journal in a file, the 50 writes first copied the pages they changed there: 100 write calls
